@@ -1,0 +1,57 @@
+"""``hru2net-export`` / ``tools/export.py``: export a trained model for deployment.
+
+Flags are those of PaddleSeg's ``tools/export.py``. Writes the static program (``model.json``
+on Paddle 3's PIR, ``model.pdmodel`` before), ``model.pdiparams`` and a ``deploy.yaml`` that
+names the files actually written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from paddleseg_hru2net.cli.common import build, friendly_main, load_config, load_weights
+from paddleseg_hru2net.training import read_run_record
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="hru2net-export", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="the config file (YAML)")
+    parser.add_argument("--model_path", default=None, help="trained weights (.pdparams)")
+    parser.add_argument("--save_dir", default="./output/inference_model", help="output folder")
+    parser.add_argument("--input_shape", nargs="+", type=int, default=None,
+                        help="fixed input shape N C H W (default: any batch and size)")
+    parser.add_argument("--output_op", choices=["argmax", "softmax", "none"], default="argmax",
+                        help="what the exported model outputs")
+    parser.add_argument("--opts", nargs="+", default=None, help="override config keys: key=value")
+    return parser.parse_args(argv)
+
+
+@friendly_main
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config, opts=args.opts)
+    import paddle
+    from paddleseg.cvlibs import SegBuilder
+
+    from paddleseg_hru2net.cli.common import UserError
+    from paddleseg_hru2net.deploy.export import export_static
+
+    if args.input_shape is not None and len(args.input_shape) != 4:
+        raise UserError(f"--input_shape takes 4 numbers N C H W, got {args.input_shape}")
+    paddle.set_device("cpu")
+    builder = SegBuilder(config)
+    model = build(builder, "model", args.config)
+    load_weights(model, args.model_path)
+    channels = getattr(build(builder, "val_dataset_class", args.config), "IMG_CHANNELS", 3)
+    record = read_run_record(args.model_path)
+    extra = {"train_crop_size": record["train_crop_size"]} if record.get("train_crop_size") else {}
+    written = export_static(model, args.save_dir, channels, args.input_shape, args.output_op,
+                            transforms=config.val_dataset_cfg.get("transforms"), extra=extra)
+    for kind, path in written.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

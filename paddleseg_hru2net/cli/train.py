@@ -1,0 +1,93 @@
+"""``hru2net-train`` / ``tools/train.py``: PaddleSeg 2.8's training command, working on Paddle 3.
+
+Flags are those of PaddleSeg's ``tools/train.py``. In addition the run's save_dir receives
+``config.yml`` (the resolved config), ``train_meta.json`` (model, input channels, crop size: what
+inference needs to slide at the training scale) and ``train.log`` (a copy of the log).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+from paddleseg_hru2net.cli.common import (UserError, add_device_argument, build, friendly_main,
+                                          load_config, set_device)
+from paddleseg_hru2net.training import TeeStream, training_metadata, write_run_record
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="hru2net-train", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="the config file (YAML)")
+    add_device_argument(parser)
+    parser.add_argument("--save_dir", default="./output", help="where checkpoints and logs go")
+    parser.add_argument("--num_workers", type=int, default=0, help="data loader workers")
+    parser.add_argument("--do_eval", action="store_true", help="evaluate on val_dataset at each save")
+    parser.add_argument("--use_vdl", action="store_true", help="log to VisualDL")
+    parser.add_argument("--use_ema", action="store_true", help="keep an EMA copy of the weights")
+    parser.add_argument("--resume_model", default=None, help="a checkpoint folder (iter_N) to resume")
+    parser.add_argument("--iters", type=int, default=None, help="overrides the config's iters")
+    parser.add_argument("--batch_size", type=int, default=None, help="per-device batch size")
+    parser.add_argument("--learning_rate", type=float, default=None, help="overrides the config's")
+    parser.add_argument("--save_interval", type=int, default=1000, help="iterations between saves")
+    parser.add_argument("--log_iters", type=int, default=10, help="iterations between log lines")
+    parser.add_argument("--keep_checkpoint_max", type=int, default=5, help="checkpoints kept")
+    parser.add_argument("--seed", type=int, default=None, help="random seed")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="AMP if fp16")
+    parser.add_argument("--amp_level", default="O1", choices=["O1", "O2"], help="AMP level")
+    parser.add_argument("--profiler_options", default=None, help="Paddle profiler options")
+    parser.add_argument("--opts", nargs="+", default=None,
+                        help="override config keys: --opts key1=value1 key2=value2")
+    return parser.parse_args(argv)
+
+
+@friendly_main
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config, learning_rate=args.learning_rate,
+                         batch_size=args.batch_size, iters=args.iters, opts=args.opts)
+
+    import paddle
+    from paddleseg.core import train
+    from paddleseg.cvlibs import SegBuilder
+    from paddleseg.utils import utils
+
+    device = set_device(args.device)
+    utils.set_seed(args.seed)
+    utils.set_cv2_num_threads(args.num_workers)
+    if args.resume_model is not None and not os.path.isdir(args.resume_model):
+        raise UserError(f"--resume_model {args.resume_model} is not a checkpoint folder "
+                        f"(expected e.g. {args.save_dir}/iter_1000)")
+
+    builder = SegBuilder(config)
+    train_dataset = build(builder, "train_dataset", args.config)
+    val_dataset = build(builder, "val_dataset", args.config) if args.do_eval else None
+    model = build(builder, "model", args.config)
+    model = utils.convert_sync_batchnorm(model, device)
+    optimizer = build(builder, "optimizer", args.config)
+    losses = build(builder, "loss", args.config)
+
+    rank = paddle.distributed.ParallelEnv().local_rank
+    log_stream = None
+    if rank == 0:
+        write_run_record(args.save_dir, config, training_metadata(config, builder))
+        log_stream = TeeStream(sys.stdout, os.path.join(args.save_dir, "train.log"),
+                               append=args.resume_model is not None)
+        sys.stdout = log_stream
+    try:
+        train(model, train_dataset, val_dataset=val_dataset, optimizer=optimizer,
+              save_dir=args.save_dir, iters=config.iters, batch_size=config.batch_size,
+              resume_model=args.resume_model, save_interval=args.save_interval,
+              log_iters=args.log_iters, num_workers=args.num_workers, use_vdl=args.use_vdl,
+              use_ema=args.use_ema, losses=losses, keep_checkpoint_max=args.keep_checkpoint_max,
+              test_config=config.test_config, precision=args.precision,
+              amp_level=args.amp_level, profiler_options=args.profiler_options,
+              to_static_training=config.to_static_training)
+    finally:
+        if log_stream is not None:
+            sys.stdout = log_stream.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

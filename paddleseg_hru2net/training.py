@@ -1,0 +1,81 @@
+"""Records a training run leaves beside its checkpoints."""
+from __future__ import annotations
+
+import io
+import os
+from typing import Any, Dict, Optional, TextIO
+
+import yaml
+
+from paddleseg_hru2net.io import write_json, write_text
+
+__all__ = ["TeeStream", "crop_size_of", "training_metadata", "write_run_record", "read_run_record"]
+
+META_FILE = "train_meta.json"
+
+
+class TeeStream(io.TextIOBase):
+    """Write to a stream and to a log file at once (PaddleSeg's logger prints to stdout)."""
+
+    def __init__(self, stream: TextIO, log_path: str, append: bool = False):
+        super().__init__()
+        self.stream = stream
+        os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+        self.log = open(log_path, "a" if append else "w")
+
+    def write(self, text: str) -> int:
+        self.stream.write(text)
+        self.log.write(text)
+        self.log.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+        self.log.flush()
+
+    def close(self) -> TextIO:  # type: ignore[override]
+        self.log.close()
+        return self.stream
+
+
+def crop_size_of(transforms_cfg: list) -> Optional[list]:
+    """The ``[width, height]`` of the first cropping transform in a dataset's transform list."""
+    for transform in transforms_cfg or []:
+        size = transform.get("crop_size")
+        if size is not None:
+            return [int(size), int(size)] if isinstance(size, int) else [int(v) for v in size]
+    return None
+
+
+def training_metadata(config, builder) -> Dict[str, Any]:
+    """What inference needs to know about the training run: model, channels, crop size."""
+    train_cfg = config.train_dataset_cfg
+    model_cfg = config.model_cfg
+    return {
+        "model": model_cfg.get("type"),
+        "num_classes": model_cfg.get("num_classes", getattr(builder.train_dataset_class, "NUM_CLASSES", None)),
+        "in_channels": model_cfg.get("in_channels", getattr(builder.train_dataset_class, "IMG_CHANNELS", 3)),
+        "train_crop_size": crop_size_of(train_cfg.get("transforms")),
+        "dataset": train_cfg.get("type"),
+        "dataset_root": train_cfg.get("dataset_root"),
+        "iters": config.iters,
+        "batch_size": config.batch_size,
+    }
+
+
+def write_run_record(save_dir: str, config, metadata: Dict[str, Any]) -> None:
+    os.makedirs(save_dir, exist_ok=True)
+    write_text(os.path.join(save_dir, "config.yml"), yaml.safe_dump(config.dic, sort_keys=False))
+    write_json(os.path.join(save_dir, META_FILE), metadata)
+
+
+def read_run_record(weights_path: str) -> Dict[str, Any]:
+    """The ``train_meta.json`` of the run a weights file belongs to ({} if there is none)."""
+    import json
+    folder = os.path.dirname(os.path.abspath(weights_path))
+    for candidate in (folder, os.path.dirname(folder)):
+        path = os.path.join(candidate, META_FILE)
+        if os.path.isfile(path):
+            with open(path) as handle:
+                return json.load(handle)
+    return {}
