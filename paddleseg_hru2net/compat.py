@@ -31,10 +31,13 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-__all__ = ["APPLIED", "apply_all", "masked_cross_entropy_mean", "confusion_areas"]
+__all__ = ["APPLIED", "ORIGINALS", "apply_all", "masked_cross_entropy_mean", "confusion_areas"]
 
 #: Names of the fixes that :func:`apply_all` applied in this process.
 APPLIED: List[str] = []
+
+#: The stock objects each applied fix replaced, by fix name (kept for tests and for undoing).
+ORIGINALS: Dict[str, object] = {}
 
 
 # --------------------------------------------------------------------------- replacement code
@@ -200,28 +203,35 @@ def train_logging_is_broken() -> bool:
     train_module = importlib.import_module("paddleseg.core.train")
     indexes_losses = "l[0]" in inspect.getsource(train_module.train)
     losses_are_0d = paddle.ones([2]).mean().ndim == 0
-    return indexes_losses and losses_are_0d
+    already_wrapped = hasattr(train_module.loss_computation, "__wrapped__")
+    return indexes_losses and losses_are_0d and not already_wrapped
 
 
 # ---------------------------------------------------------------------------------- apply
+def _replace(name: str, owner: object, attribute: str, replacement: object) -> None:
+    ORIGINALS[name] = getattr(owner, attribute)
+    setattr(owner, attribute, replacement)
+
+
 def _fix_cross_entropy() -> None:
     from paddleseg.models.losses import CrossEntropyLoss
-    CrossEntropyLoss._post_process_loss = _cross_entropy_post_process
+    _replace("CrossEntropyLoss", CrossEntropyLoss, "_post_process_loss", _cross_entropy_post_process)
 
 
 def _fix_ohem() -> None:
     from paddleseg.models.losses import OhemCrossEntropyLoss
-    OhemCrossEntropyLoss.forward = _ohem_forward
+    _replace("OhemCrossEntropyLoss", OhemCrossEntropyLoss, "forward", _ohem_forward)
 
 
 def _fix_calculate_area() -> None:
     from paddleseg.utils import metrics
-    metrics.calculate_area = confusion_areas
+    _replace("calculate_area", metrics, "calculate_area", confusion_areas)
 
 
 def _fix_train_logging() -> None:
     train_module = importlib.import_module("paddleseg.core.train")
-    train_module.loss_computation = _with_one_element_losses(train_module.loss_computation)
+    _replace("train_logging", train_module, "loss_computation",
+             _with_one_element_losses(train_module.loss_computation))
 
 
 FIXES: Dict[str, tuple] = {
