@@ -1,6 +1,8 @@
 """Issue 3: HRU2-Net and HRU2-Net† as registered PaddleSeg models."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import paddle
 import pytest
@@ -88,8 +90,9 @@ def test_hru2netp_costs_fewer_flops_than_u2netp():
 def test_built_from_yaml_through_config_and_segbuilder(tmp_path):
     from paddleseg.cvlibs import Config, SegBuilder
     config = tmp_path / "model.yml"
+    base = Path(__file__).resolve().parents[1] / "configs" / "_base_" / "tio2_sem.yml"
     config.write_text(yaml.safe_dump({
-        "batch_size": 2, "iters": 1,
+        "_base_": str(base),
         "model": {"type": "HRU2Netp", "num_classes": 2, "in_channels": 1,
                   "umsif_stages": ["En_1", "En_2", "De_1"], "pretrained": None},
         "loss": {"types": [{"type": "CrossEntropyLoss"}], "coef": [1] * 7},
