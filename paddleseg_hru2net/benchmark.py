@@ -46,16 +46,18 @@ MODES: Dict[str, Callable] = {"forward": _forward, "forward+backward": _forward_
 
 
 def interleaved_timings(models: Dict[str, paddle.nn.Layer], input_shape: Sequence[int],
-                        repeats: int = 3, warmup: int = 1) -> Dict[str, Dict[str, float]]:
+                        repeats: int = 3, warmup: int = 1,
+                        modes: Sequence[str] = tuple(MODES)) -> Dict[str, Dict[str, float]]:
     """Median seconds per call of each model and mode, the models taking turns in every round.
 
     Taking turns spreads any change in machine load over all models alike, so their ratios stay
     meaningful on a busy machine.
     """
     x = paddle.randn(list(input_shape))
-    samples: Dict[str, Dict[str, List[float]]] = {n: {m: [] for m in MODES} for n in models}
+    samples: Dict[str, Dict[str, List[float]]] = {n: {m: [] for m in modes} for n in models}
     for round_index in range(warmup + repeats):
-        for mode, run in MODES.items():
+        for mode in modes:
+            run = MODES[mode]
             for name, model in models.items():
                 start = time.perf_counter()
                 run(model, x)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Dict, Iterable, Optional, Sequence
+import os
+from typing import Dict, Iterable, Iterator, Sequence, Tuple
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from paddleseg_hru2net.datasets.prepare import find_pairs, load_sample
 from paddleseg_hru2net.inference import BatchRunner, normalise, sliding_window_probabilities
 from paddleseg_hru2net.metrics import confusion_matrix, metrics_from_confusion
 
-__all__ = ["split_image_ids", "evaluate_whole_images"]
+__all__ = ["split_image_ids", "release_samples", "list_samples", "evaluate_whole_images"]
 
 
 def split_image_ids(manifest_path: str, split: str) -> list:
@@ -26,36 +27,59 @@ def split_image_ids(manifest_path: str, split: str) -> list:
     return list(ids)
 
 
-def evaluate_whole_images(run: BatchRunner, release_root: str, image_ids: Iterable[str],
+def release_samples(release_root: str, image_ids: Iterable[str]) -> Iterator[Tuple[str, np.ndarray, np.ndarray]]:
+    """``(image_id, grey image, 0/1 label)`` of release images, data bar cut."""
+    wanted = set(image_ids)
+    pairs = [p for p in find_pairs(release_root) if p.image_id in wanted]
+    missing = wanted - {p.image_id for p in pairs}
+    if missing:
+        raise ValueError(f"{release_root}: images {sorted(missing)} not found")
+    for pair in pairs:
+        sample = load_sample(pair)
+        yield pair.image_id, sample.image, sample.label
+
+
+def list_samples(list_path: str) -> Iterator[Tuple[str, np.ndarray, np.ndarray]]:
+    """``(name, grey image, label)`` of each line "image label" of a PaddleSeg list file."""
+    from paddleseg_hru2net.io import read_grey
+    root = os.path.dirname(os.path.abspath(list_path))
+    with open(list_path) as handle:
+        lines = [line.split() for line in handle if line.strip()]
+    for image_rel, label_rel in lines:
+        image = read_grey(os.path.join(root, image_rel))
+        label = read_grey(os.path.join(root, label_rel))
+        yield os.path.splitext(os.path.basename(image_rel))[0], image, label
+
+
+def evaluate_whole_images(run: BatchRunner, samples: Iterable[Tuple[str, np.ndarray, np.ndarray]],
                           window: Sequence[int], stride: Sequence[int], channels: int,
                           mean: Sequence[float], std: Sequence[float], num_classes: int = 2,
                           progress: bool = True, keep_predictions: bool = False
                           ) -> Dict[str, object]:
-    """Slide ``run`` over each whole image of ``image_ids`` and score it against its manual mask.
+    """Slide ``run`` over each whole image and score it against its label.
+
+    Args:
+        samples: ``(name, grey image, label)`` triples, e.g. :func:`release_samples` or
+            :func:`list_samples`.
 
     Returns the paper's metrics over all pixels of all images, and per image the particle IoU
     (and, with ``keep_predictions``, the images, labels and predicted masks).
     """
     from tqdm import tqdm
 
-    wanted = set(image_ids)
-    pairs = [p for p in find_pairs(release_root) if p.image_id in wanted]
-    missing = wanted - {p.image_id for p in pairs}
-    if missing:
-        raise ValueError(f"{release_root}: images {sorted(missing)} not found")
     total = np.zeros((num_classes, num_classes), np.int64)
     per_image: Dict[str, float] = {}
     kept = {}
-    for pair in tqdm(pairs, desc="whole-image evaluation", unit="image", disable=not progress):
-        sample = load_sample(pair)
-        x = normalise(sample.image, channels, mean, std)
+    for name, image, label in tqdm(list(samples) if progress else samples,
+                                   desc="whole-image evaluation", unit="image", disable=not progress):
+        x = normalise(image, channels, mean, std, max_value=65535.0 if image.dtype == np.uint16 else 255.0)
         probabilities = sliding_window_probabilities(x, run, window, stride, num_classes)
         prediction = probabilities.argmax(axis=0).astype(np.uint8)
-        confusion = confusion_matrix(prediction, sample.label, num_classes)
+        confusion = confusion_matrix(prediction, label, num_classes)
         total += confusion
-        per_image[pair.image_id] = metrics_from_confusion(confusion).get("particle_iou", float("nan"))
+        per_image[name] = metrics_from_confusion(confusion).get("particle_iou", float("nan"))
         if keep_predictions:
-            kept[pair.image_id] = (sample.image, sample.label, prediction)
+            kept[name] = (image, label, prediction)
     result: Dict[str, object] = metrics_from_confusion(total)
     result["per_image_particle_iou"] = per_image
     result["images"] = sorted(per_image)

@@ -5,7 +5,7 @@
         --release ../shared/data/tio2_sem_ruhle2021 --manifest data/tio2_512/manifest.json --split test
 
 The window is the training crop size (train_meta.json beside the weights, else the config's
-test_config), the stride 3/4 of it, unless --window/--stride say otherwise.
+test_config), the stride 3/4 of it.
 """
 import argparse
 import json
@@ -23,34 +23,21 @@ def main() -> int:
     parser.add_argument("--manifest", required=True, help="manifest.json of the prepared split")
     parser.add_argument("--split", default="test")
     parser.add_argument("--window", nargs=2, type=int, default=None, metavar=("H", "W"))
-    parser.add_argument("--stride", nargs=2, type=int, default=None, metavar=("H", "W"))
     parser.add_argument("--save_json", default=None)
     args = parser.parse_args()
 
-    from paddleseg_hru2net.cli.common import build, load_config, load_weights
-    from paddleseg_hru2net.evaluation import evaluate_whole_images, split_image_ids
-    from paddleseg_hru2net.inference import normalisation_from_transforms, paddle_runner
-    from paddleseg_hru2net.training import read_run_record
-    from paddleseg.cvlibs import SegBuilder
+    from paddleseg_hru2net.evaluation import evaluate_whole_images, release_samples, split_image_ids
+    from paddleseg_hru2net.inference import paddle_runner
+    from paddleseg_hru2net.io import write_json
+    from paddleseg_hru2net.trained import load_trained
 
-    config = load_config(args.config)
-    builder = SegBuilder(config)
-    model = build(builder, "model", args.config)
-    load_weights(model, args.model_path)
-    channels = getattr(builder.val_dataset_class, "IMG_CHANNELS", 1)
-    crop = read_run_record(args.model_path).get("train_crop_size") or \
-        config.test_config.get("crop_size")
-    window = args.window or ([crop[1], crop[0]] if crop else [512, 512])
-    stride = args.stride or [max(1, window[0] * 3 // 4), max(1, window[1] * 3 // 4)]
-    mean, std = normalisation_from_transforms(config.val_dataset_cfg.get("transforms"))
-    ids = split_image_ids(args.manifest, args.split)
-    result = evaluate_whole_images(paddle_runner(model), args.release, ids, window, stride,
-                                   channels, mean, std)
+    trained = load_trained(args.config, args.model_path, args.window)
+    samples = release_samples(args.release, split_image_ids(args.manifest, args.split))
+    result = evaluate_whole_images(paddle_runner(trained.model), samples, trained.window,
+                                   trained.stride, trained.channels, trained.mean, trained.std)
     result.update(config=args.config, model_path=args.model_path, split=args.split)
-    text = json.dumps(result, indent=2)
     if args.save_json:
-        from paddleseg_hru2net.io import write_text
-        write_text(args.save_json, text + "\n")
+        write_json(args.save_json, result)
     print(json.dumps({k: result[k] for k in ("mIoU", "accuracy", "kappa", "dice", "particle_iou",
                                              "window", "stride")}))
     return 0

@@ -1,0 +1,45 @@
+"""Issue 5: the benchmark writes the table (Markdown, CSV) and both figures for two models."""
+from __future__ import annotations
+
+import csv
+import json
+
+from PIL import Image
+
+from conftest import run_tool
+from test_configs import tiny_opts
+from conftest import REPO
+
+CONFIGS = ["configs/quickstart/bisenetv2_synthetic_128x128_200.yml",
+           "configs/cpu/hru2netp_tio2_160x160_550.yml"]
+
+
+def test_benchmark_table_and_figures(synthetic_dataset, tmp_path):
+    weights = []
+    for index, config in enumerate(CONFIGS):
+        save_dir = tmp_path / f"run{index}"
+        run_tool("tools/train.py", "--config", config, "--iters", "2", "--batch_size", "2",
+                 "--log_iters", "1", "--save_interval", "2", "--save_dir", str(save_dir),
+                 *tiny_opts(REPO / config, synthetic_dataset))
+        weights.append(str(save_dir / "iter_2" / "model.pdparams"))
+    out = tmp_path / "bench"
+    result = run_tool("tools/benchmark.py", "--configs", *CONFIGS, "--weights", *weights,
+                      "--names", "BiSeNetV2", "HRU2-Net†", "--test_list",
+                      str(synthetic_dataset / "val.txt"), "--latency_size", "64",
+                      "--repeats", "1", "--grid_images", "2", "--out", str(out))
+    assert "HRU2-Net†" in result.stdout
+    with open(out / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["model"] for r in rows] == ["BiSeNetV2", "HRU2-Net†"]
+    for row in rows:
+        for key in ("mIoU", "accuracy", "Dice", "particle IoU"):
+            assert 0.0 <= float(row[key]) <= 1.0, (key, row[key])
+        assert -1.0 <= float(row["Kappa"]) <= 1.0
+        assert float(row["params (M)"]) > 0 and float(row["GFLOPs @512"]) > 0
+    details = json.loads((out / "results.json").read_text())
+    assert details["HRU2-Net†"]["window"] == [160, 160]  # slides at its training crop size
+    assert float(rows[1]["params (M)"]) > 1.0
+    for figure in ("loss_curves.png", "predictions.png"):
+        with Image.open(out / figure) as image:
+            assert image.size[0] > 300 and image.size[1] > 200
+    assert "| BiSeNetV2 |" in (out / "results.md").read_text()

@@ -1,0 +1,10 @@
+"""PaddleSeg-style `tools/benchmark.py`; the work is done by `paddleseg_hru2net.cli.benchmark`."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from paddleseg_hru2net.cli.benchmark import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())
