@@ -48,6 +48,7 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["paddleseg_hru2net", "paddleseg_hru2net.*"]),
     include_package_data=True,
+    package_data={"paddleseg_hru2net": ["weights/*/*"]},
     install_requires=REQUIREMENTS,
     extras_require=EXTRAS,
     entry_points={"console_scripts": [f"{name}={target}" for name, target in COMMANDS.items()]},

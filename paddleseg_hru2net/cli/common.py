@@ -5,10 +5,12 @@ import difflib
 import functools
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 __all__ = ["UserError", "friendly_main", "load_config", "default_device", "set_device",
-           "load_weights", "add_device_argument"]
+           "load_weights", "add_device_argument", "add_model_arguments", "add_opts_argument",
+           "LoadedModel", "load_model_from_args"]
 
 
 class UserError(Exception):
@@ -154,3 +156,55 @@ def load_weights(model, path: Optional[str]) -> None:
             f"(e.g. {missing[:3]}), {len(mismatched)} with other shapes (e.g. {mismatched[:3]}). "
             f"Use the config the weights were trained with.")
     model.set_state_dict(state)
+
+
+def add_model_arguments(parser) -> None:
+    """``--config`` and ``--model_path``; both default to the shipped HRU2-Net† when omitted."""
+    parser.add_argument("--config", default=None,
+                        help="the config file (YAML); default: the shipped HRU2-Net†'s")
+    parser.add_argument("--model_path", default=None,
+                        help="trained weights (.pdparams); default: the shipped HRU2-Net† weights")
+
+
+def add_opts_argument(parser) -> None:
+    parser.add_argument("--opts", nargs="+", default=None,
+                        help="override config keys: --opts key1=value1 key2=value2")
+
+
+@dataclass
+class LoadedModel:
+    """A config, its builder, the model with weights loaded, and its input channels."""
+
+    config: Any
+    config_path: str
+    builder: Any
+    model: Any
+    model_path: str
+    channels: int
+
+
+def resolve_model_paths(config_path: Optional[str], model_path: Optional[str]) -> tuple:
+    """Fill in the shipped HRU2-Net† config and weights where the user gave none."""
+    if model_path is not None:
+        return config_path, model_path
+    from paddleseg_hru2net.pretrained import shipped_model
+    shipped = shipped_model()
+    if shipped is None:
+        raise UserError("--model_path is required: the .pdparams file written by training "
+                        "(e.g. output/best_model/model.pdparams); this install ships no weights")
+    if config_path is None:
+        config_path = shipped.config
+    print(f"using the shipped weights {shipped.weights}", file=sys.stderr)
+    return config_path, shipped.weights
+
+
+def load_model_from_args(args) -> LoadedModel:
+    """Config (with ``--opts``), model and weights from a command's arguments."""
+    from paddleseg.cvlibs import SegBuilder
+    config_path, model_path = resolve_model_paths(args.config, args.model_path)
+    config = load_config(config_path, opts=getattr(args, "opts", None))
+    builder = SegBuilder(config)
+    model = build(builder, "model", config_path)
+    load_weights(model, model_path)
+    channels = getattr(build(builder, "val_dataset_class", config_path), "IMG_CHANNELS", 3)
+    return LoadedModel(config, config_path, builder, model, model_path, int(channels))

@@ -10,44 +10,39 @@ import argparse
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import build, friendly_main, load_config, load_weights
+from paddleseg_hru2net.cli.common import (UserError, add_model_arguments, add_opts_argument,
+                                          friendly_main, load_model_from_args)
 from paddleseg_hru2net.training import read_run_record
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hru2net-export", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="the config file (YAML)")
-    parser.add_argument("--model_path", default=None, help="trained weights (.pdparams)")
+    add_model_arguments(parser)
     parser.add_argument("--save_dir", default="./output/inference_model", help="output folder")
     parser.add_argument("--input_shape", nargs="+", type=int, default=None,
                         help="fixed input shape N C H W (default: any batch and size)")
     parser.add_argument("--output_op", choices=["argmax", "softmax", "none"], default="argmax",
                         help="what the exported model outputs")
-    parser.add_argument("--opts", nargs="+", default=None, help="override config keys: key=value")
+    add_opts_argument(parser)
     return parser.parse_args(argv)
 
 
 @friendly_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    config = load_config(args.config, opts=args.opts)
     import paddle
-    from paddleseg.cvlibs import SegBuilder
 
-    from paddleseg_hru2net.cli.common import UserError
     from paddleseg_hru2net.deploy.export import export_static
 
     if args.input_shape is not None and len(args.input_shape) != 4:
         raise UserError(f"--input_shape takes 4 numbers N C H W, got {args.input_shape}")
     paddle.set_device("cpu")
-    builder = SegBuilder(config)
-    model = build(builder, "model", args.config)
-    load_weights(model, args.model_path)
-    channels = getattr(build(builder, "val_dataset_class", args.config), "IMG_CHANNELS", 3)
-    record = read_run_record(args.model_path)
+    loaded = load_model_from_args(args)
+    record = read_run_record(loaded.model_path)
     extra = {"train_crop_size": record["train_crop_size"]} if record.get("train_crop_size") else {}
-    written = export_static(model, args.save_dir, channels, args.input_shape, args.output_op,
-                            transforms=config.val_dataset_cfg.get("transforms"), extra=extra)
+    written = export_static(loaded.model, args.save_dir, loaded.channels, args.input_shape,
+                            args.output_op, transforms=loaded.config.val_dataset_cfg.get("transforms"),
+                            extra=extra)
     for kind, path in written.items():
         print(f"{kind}: {path}")
     return 0

@@ -11,8 +11,9 @@ import os
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import (UserError, add_device_argument, build, friendly_main,
-                                          load_config, load_weights, set_device)
+from paddleseg_hru2net.cli.common import (UserError, add_device_argument, add_model_arguments,
+                                          add_opts_argument, build, friendly_main,
+                                          load_model_from_args, set_device)
 from paddleseg_hru2net.cli.val import add_inference_arguments, inference_options
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -43,35 +44,30 @@ def list_images(image_path: str) -> List[str]:
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hru2net-predict", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="the config file (YAML)")
-    parser.add_argument("--model_path", default=None, help="trained weights (.pdparams)")
+    add_model_arguments(parser)
     parser.add_argument("--image_path", required=True, help="an image, a folder or a list file")
     parser.add_argument("--save_dir", default="./output/result", help="where results go")
     add_device_argument(parser)
     add_inference_arguments(parser)
     parser.add_argument("--custom_color", nargs="+", type=int, default=None,
                         help="colour map: R G B per class")
-    parser.add_argument("--opts", nargs="+", default=None, help="override config keys: key=value")
+    add_opts_argument(parser)
     return parser.parse_args(argv)
 
 
 @friendly_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    config = load_config(args.config, opts=args.opts)
     from paddleseg.core import predict
-    from paddleseg.cvlibs import SegBuilder
     from paddleseg.transforms import Compose
 
     set_device(args.device)
-    builder = SegBuilder(config)
-    model = build(builder, "model", args.config)
-    load_weights(model, args.model_path)
+    loaded = load_model_from_args(args)
     images = list_images(args.image_path)
-    channels = getattr(build(builder, "val_dataset_class", args.config), "IMG_CHANNELS", 3)
-    transforms = Compose(build(builder, "val_transforms", args.config), img_channels=channels)
-    options = inference_options(args, config)
-    predict(model, model_path=args.model_path, transforms=transforms, image_list=images,
+    transforms = Compose(build(loaded.builder, "val_transforms", loaded.config_path),
+                         img_channels=loaded.channels)
+    options = inference_options(args, loaded.config)
+    predict(loaded.model, model_path=loaded.model_path, transforms=transforms, image_list=images,
             image_dir=args.image_path if os.path.isdir(args.image_path) else None,
             save_dir=args.save_dir, aug_pred=options.pop("aug_eval"),
             custom_color=args.custom_color, **options)

@@ -11,8 +11,9 @@ import os
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import (add_device_argument, build, friendly_main, load_config,
-                                          load_weights, set_device)
+from paddleseg_hru2net.cli.common import (add_device_argument, add_model_arguments,
+                                          add_opts_argument, build, friendly_main,
+                                          load_model_from_args, set_device)
 from paddleseg_hru2net.io import write_json
 
 
@@ -43,38 +44,33 @@ def inference_options(args: argparse.Namespace, config) -> dict:
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hru2net-val", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="the config file (YAML)")
-    parser.add_argument("--model_path", default=None, help="trained weights (.pdparams)")
+    add_model_arguments(parser)
     parser.add_argument("--num_workers", type=int, default=0, help="data loader workers")
     add_device_argument(parser)
     add_inference_arguments(parser)
     parser.add_argument("--save_json", default=None,
                         help="metrics file (default: val_metrics.json beside the weights)")
-    parser.add_argument("--opts", nargs="+", default=None, help="override config keys: key=value")
+    add_opts_argument(parser)
     return parser.parse_args(argv)
 
 
 @friendly_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    config = load_config(args.config, opts=args.opts)
     from paddleseg.core import evaluate
-    from paddleseg.cvlibs import SegBuilder
 
     from paddleseg_hru2net.metrics import metrics_from_paddleseg
 
     set_device(args.device)
-    builder = SegBuilder(config)
-    val_dataset = build(builder, "val_dataset", args.config)
-    model = build(builder, "model", args.config)
-    load_weights(model, args.model_path)
-    options = inference_options(args, config)
+    loaded = load_model_from_args(args)
+    val_dataset = build(loaded.builder, "val_dataset", loaded.config_path)
+    options = inference_options(args, loaded.config)
     miou, accuracy, class_iou, class_precision, kappa = evaluate(
-        model, val_dataset, num_workers=args.num_workers, **options)
+        loaded.model, val_dataset, num_workers=args.num_workers, **options)
     result = metrics_from_paddleseg(miou, accuracy, class_iou, class_precision, kappa)
-    result.update(config=os.path.abspath(args.config), model_path=os.path.abspath(args.model_path),
-                  images=len(val_dataset))
-    save_json = args.save_json or os.path.join(os.path.dirname(args.model_path), "val_metrics.json")
+    result.update(config=os.path.abspath(loaded.config_path),
+                  model_path=os.path.abspath(loaded.model_path), images=len(val_dataset))
+    save_json = args.save_json or os.path.join(os.path.dirname(loaded.model_path), "val_metrics.json")
     write_json(save_json, result)
     print(json.dumps({k: result[k] for k in ("mIoU", "accuracy", "kappa", "dice", "class_iou")}))
     print(f"metrics written to {save_json}")
