@@ -1,0 +1,147 @@
+"""Particle statistics from a binary particle mask, in the manner of scikit-image's ``regionprops``.
+
+Functions take arrays and return arrays or tables. Lengths are in pixels unless a pixel size is
+given, in which case they are in nanometres (areas in nm²). Particles are labelled with
+scipy/scikit-image, never with OpenCV's ``connectedComponentsWithStats`` (it segfaults on some
+real TiO2 masks with opencv-python 4.5.5).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import List, Optional
+
+import numpy as np
+from scipy import ndimage
+
+__all__ = ["split_touching", "feret_diameters", "Particle", "measure_particles"]
+
+
+def split_touching(mask: np.ndarray, min_depth: float = 1.5, smoothing: float = 1.0) -> np.ndarray:
+    """Label particles, splitting touching ones along the necks between them.
+
+    The classic distance-transform watershed: each particle's core is a regional maximum of the
+    distance to the background; basins grown from the cores over the negated distance meet at
+    the necks. Cores are the h-maxima of the distance map, so a flat ridge (an elongated
+    particle) gives one core, not many.
+
+    Args:
+        mask: boolean or 0/1 particle mask ``(H, W)``.
+        min_depth: how many pixels deeper than the neck joining it to a neighbour a core must be
+            to count as a particle of its own (the h of the h-maxima transform).
+        smoothing: Gaussian sigma applied to the distance map before finding cores (suppresses
+            cores from ragged outlines); 0 for none.
+
+    Returns:
+        int32 label image: 0 background, 1..N particles. Separate 4-connected regions never merge.
+    """
+    from skimage.morphology import h_maxima
+    from skimage.segmentation import watershed
+
+    mask = np.asarray(mask).astype(bool)
+    if not mask.any():
+        return np.zeros(mask.shape, np.int32)
+    distance = ndimage.distance_transform_edt(mask)
+    if smoothing > 0:
+        distance = ndimage.gaussian_filter(distance, smoothing) * mask
+    cores = h_maxima(distance, min_depth).astype(bool) & mask
+    markers, count = ndimage.label(cores)
+    regions, _ = ndimage.label(mask)
+    # A region with no core (a thin sliver) still becomes a particle of its own.
+    unmarked = np.setdiff1d(np.unique(regions[mask]), np.unique(regions[markers > 0]))
+    for offset, region in enumerate(unmarked, start=count + 1):
+        markers[tuple(np.argwhere(regions == region)[0])] = offset
+    labels = watershed(-distance, markers, mask=mask)
+    return labels.astype(np.int32)
+
+
+def _hull_points(coords: np.ndarray) -> np.ndarray:
+    """Corner points of the pixels (each pixel a unit square), for Feret diameters of the shape."""
+    corners = np.array([[-0.5, -0.5], [-0.5, 0.5], [0.5, -0.5], [0.5, 0.5]])
+    points = (coords[:, None, :] + corners[None]).reshape(-1, 2)
+    if len(points) <= 4:
+        return points
+    from scipy.spatial import ConvexHull
+    try:
+        return points[ConvexHull(points).vertices]
+    except Exception:  # degenerate (collinear) points
+        return points
+
+
+def feret_diameters(coords: np.ndarray, angles: int = 180) -> tuple:
+    """Minimum and maximum Feret (caliper) diameters of a set of pixel coordinates ``(N, 2)``.
+
+    The pixels are treated as unit squares. The maximum is the largest distance between two hull
+    corners; the minimum, the smallest width over ``angles`` caliper directions (0.5° steps by
+    default, accurate to about 0.004 % of the diameter).
+    """
+    hull = _hull_points(np.asarray(coords, np.float64))
+    differences = hull[:, None, :] - hull[None, :, :]
+    maximum = float(np.sqrt((differences ** 2).sum(-1)).max())
+    theta = np.linspace(0.0, np.pi, angles, endpoint=False)
+    directions = np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    projections = hull @ directions.T
+    minimum = float((projections.max(axis=0) - projections.min(axis=0)).min())
+    return minimum, maximum
+
+
+@dataclass
+class Particle:
+    """One particle's measurements; lengths in ``unit`` (nm or px), area in ``unit``²."""
+
+    label: int
+    area: float
+    equivalent_diameter: float
+    feret_min: float
+    feret_max: float
+    aspect_ratio: float
+    circularity: float
+    perimeter: float
+    centroid_row: float
+    centroid_col: float
+    touches_border: bool
+    unit: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def measure_particles(labels: np.ndarray, pixel_size: Optional[float] = None,
+                      unit: str = "nm") -> List[Particle]:
+    """Measure every labelled particle.
+
+    Args:
+        labels: int label image (0 background), e.g. from :func:`split_touching`.
+        pixel_size: length of a pixel in ``unit``; None gives pixels.
+
+    Returns:
+        One :class:`Particle` per label: area, equivalent circle diameter (``sqrt(4 A / pi)``),
+        minimum and maximum Feret diameter, aspect ratio (max/min Feret), circularity
+        (``4 pi A / P²``, 1 for a disc, with the Crofton perimeter of scikit-image) and whether
+        the particle touches the image border (then its size is cut and biased low).
+    """
+    from skimage.measure import regionprops
+
+    scale = 1.0 if pixel_size is None else float(pixel_size)
+    unit = "px" if pixel_size is None else unit
+    rows, cols = labels.shape
+    particles = []
+    for region in regionprops(labels.astype(np.int32)):
+        area_px = float(region.area)
+        perimeter_px = float(region.perimeter_crofton) if area_px > 1 else 4.0
+        feret_min, feret_max = feret_diameters(region.coords)
+        top, left, bottom, right = region.bbox
+        particles.append(Particle(
+            label=int(region.label),
+            area=area_px * scale ** 2,
+            equivalent_diameter=float(np.sqrt(4.0 * area_px / np.pi)) * scale,
+            feret_min=feret_min * scale,
+            feret_max=feret_max * scale,
+            aspect_ratio=feret_max / feret_min if feret_min > 0 else float("inf"),
+            circularity=min(4.0 * np.pi * area_px / perimeter_px ** 2, 1.0) if perimeter_px > 0 else 0.0,
+            perimeter=perimeter_px * scale,
+            centroid_row=float(region.centroid[0]),
+            centroid_col=float(region.centroid[1]),
+            touches_border=bool(top == 0 or left == 0 or bottom == rows or right == cols),
+            unit=unit,
+        ))
+    return particles
