@@ -34,6 +34,7 @@ COMMANDS = {
     "hru2net-predict": "paddleseg_hru2net.cli.predict:main",
     "hru2net-export": "paddleseg_hru2net.cli.export:main",
     "hru2net-synth": "paddleseg_hru2net.cli.synth:main",
+    "hru2net": "paddleseg_hru2net.cli.analyze:hru2net",
     "hru2net-benchmark": "paddleseg_hru2net.cli.benchmark:main",
     "hru2net-prepare-tio2": "paddleseg_hru2net.cli.prepare_tio2:main",
 }

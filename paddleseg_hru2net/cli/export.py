@@ -23,6 +23,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="fixed input shape N C H W (default: any batch and size)")
     parser.add_argument("--output_op", choices=["argmax", "softmax", "none"], default="argmax",
                         help="what the exported model outputs")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also convert to ONNX (model.onnx) with paddle2onnx, for ONNX Runtime")
     add_opts_argument(parser)
     return parser.parse_args(argv)
 
@@ -43,6 +45,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     written = export_static(loaded.model, args.save_dir, loaded.channels, args.input_shape,
                             args.output_op, transforms=loaded.config.val_dataset_cfg.get("transforms"),
                             extra=extra)
+    if args.onnx:
+        from paddleseg_hru2net.deploy.onnx import export_onnx
+        written["onnx"] = export_onnx(args.save_dir)
     for kind, path in written.items():
         print(f"{kind}: {path}")
     return 0

@@ -1,0 +1,87 @@
+"""Issue 7 (in progress): the analysis workflow on whole images of any size and kind."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from paddleseg_hru2net.analysis.workflow import analyze_folder, load_sem_image, segment
+from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
+
+
+def threshold_runner(batch: np.ndarray) -> np.ndarray:
+    """Stands in for a model: particles are brighter than the substrate."""
+    x = batch[:, :1]
+    return np.concatenate([-x, x], axis=1) * 5.0
+
+
+def threshold_segmenter(image):
+    return segment(image, threshold_runner, (64, 64), (48, 48), 1, [0.4], [0.2])
+
+
+def write_sem(path, height, width, seed=0, bits=8, rgb=False, bar=0):
+    image, mask = generate_sem_image(seed, SyntheticSEMConfig(height=height, width=width,
+                                                              data_bar_rows=bar))
+    if bits == 16:
+        Image.fromarray(image.astype(np.uint16) * 257).save(path)
+    elif rgb:
+        Image.fromarray(np.repeat(image[..., None], 3, axis=2)).save(path)
+    else:
+        Image.fromarray(image).save(path)
+    return mask
+
+
+@pytest.mark.parametrize("size", [(40, 50), (300, 410)])
+def test_sizes_below_a_window_and_above_several(tmp_path, size):
+    mask = write_sem(tmp_path / "a.png", *size)
+    image = load_sem_image(str(tmp_path / "a.png"))
+    predicted = threshold_segmenter(image)
+    assert predicted.shape == size
+    agreement = (predicted == mask).mean()
+    assert agreement > 0.85
+
+
+def test_16_bit_and_rgb_give_the_same_mask_as_8_bit(tmp_path):
+    write_sem(tmp_path / "grey.png", 120, 160, seed=4)
+    write_sem(tmp_path / "deep.tif", 120, 160, seed=4, bits=16)
+    write_sem(tmp_path / "colour.png", 120, 160, seed=4, rgb=True)
+    masks = [threshold_segmenter(load_sem_image(str(tmp_path / n)))
+             for n in ("grey.png", "deep.tif", "colour.png")]
+    assert load_sem_image(str(tmp_path / "deep.tif")).grey.dtype == np.uint16
+    np.testing.assert_array_equal(masks[0], masks[1])
+    np.testing.assert_array_equal(masks[0], masks[2])
+
+
+def test_pixel_size_from_metadata_option_or_pixels(tio2_release, tmp_path):
+    tif = next((tio2_release / "Electron Microscopy Images" / "SEM").glob("*.tif"))
+    with_metadata = load_sem_image(str(tif), pixel_size_nm=1.0)
+    assert with_metadata.pixel_size_source == "metadata"
+    assert with_metadata.pixel_size_nm == pytest.approx(7.344, abs=1e-3)
+    assert with_metadata.data_bar_rows == 56
+    write_sem(tmp_path / "plain.png", 64, 64)
+    assert load_sem_image(str(tmp_path / "plain.png"), pixel_size_nm=2.5).pixel_size_source == "option"
+    plain = load_sem_image(str(tmp_path / "plain.png"))
+    assert plain.pixel_size_nm is None and plain.pixel_size_source == "none (pixels)"
+
+
+def test_folder_with_one_corrupt_file_goes_on(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    write_sem(folder / "one.png", 128, 128, seed=1, bar=16)
+    write_sem(folder / "two.png", 128, 160, seed=2)
+    (folder / "broken.tif").write_bytes(b"II*\x00garbage")
+    outcome = analyze_folder(str(folder), str(tmp_path / "out"), threshold_segmenter,
+                             pixel_size_nm=7.0, progress=False)
+    assert [f["image"].endswith("broken.tif") for f in outcome["failures"]] == [True]
+    assert len(outcome["results"]) == 2
+    out = tmp_path / "out"
+    for name in ("one_mask.png", "one_overlay.png", "one_particles.csv", "summary.csv",
+                 "size_histogram.png", "failures.csv"):
+        assert (out / name).is_file(), name
+    with open(out / "summary.csv") as handle:
+        rows = {r["image"]: r for r in csv.DictReader(handle)}
+    assert rows["one.png"]["data_bar_rows"] == "16" and rows["one.png"]["unit"] == "nm"
+    assert int(rows["two.png"]["particles"]) > 3
+    assert np.asarray(Image.open(out / "one_mask.png")).shape == (112, 128)
