@@ -15,12 +15,14 @@ __all__ = ["split_image_ids", "release_samples", "list_samples", "evaluate_whole
 
 
 def split_image_ids(manifest_path: str, split: str) -> list:
-    """Source image ids of ``split`` recorded in a prepared dataset's manifest.json."""
+    """Source image ids of ``split`` (or ``all``) recorded in a prepared dataset's manifest.json."""
     with open(manifest_path) as handle:
         manifest = json.load(handle)
     if manifest.get("leaks_between_splits"):
         raise ValueError(f"{manifest_path}: the paper protocol's splits share source images; "
                          f"whole-image evaluation needs a split by image")
+    if split == "all":
+        return sorted({i for ids in manifest["source_images"].values() for i in ids})
     ids = manifest["source_images"].get(split)
     if not ids:
         raise ValueError(f"{manifest_path}: no source images in split {split!r}")
