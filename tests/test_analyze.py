@@ -85,3 +85,31 @@ def test_folder_with_one_corrupt_file_goes_on(tmp_path):
     assert rows["one.png"]["data_bar_rows"] == "16" and rows["one.png"]["unit"] == "nm"
     assert int(rows["two.png"]["particles"]) > 3
     assert np.asarray(Image.open(out / "one_mask.png")).shape == (112, 128)
+
+
+def test_analyze_command_with_every_backend(synthetic_dataset, tmp_path):
+    """Train 2 steps, export (with ONNX), analyse one image with each backend: same masks."""
+    from conftest import REPO, run_tool
+    from test_configs import tiny_opts
+    config = "configs/cpu/hru2netp_tio2_160x160_550.yml"
+    run_tool("tools/train.py", "--config", config, "--iters", "2", "--batch_size", "2",
+             "--save_interval", "2", "--save_dir", str(tmp_path / "run"),
+             *tiny_opts(REPO / config, synthetic_dataset))
+    weights = str(tmp_path / "run" / "iter_2" / "model.pdparams")
+    run_tool("tools/export.py", "--config", config, "--model_path", weights, "--output_op", "none",
+             "--onnx", "--save_dir", str(tmp_path / "exported"))
+    image = tmp_path / "images"
+    image.mkdir()
+    write_sem(image / "sem.png", 100, 140, seed=9)
+    masks = {}
+    for backend in ("paddle", "paddle-inference", "onnxruntime"):
+        out = tmp_path / backend
+        model = (["--config", config, "--model_path", weights] if backend == "paddle"
+                 else ["--deploy_dir", str(tmp_path / "exported")])
+        result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(image), "--out",
+                          str(out), "--backend", backend, *model)
+        assert "sem.png:" in result.stdout
+        masks[backend] = np.asarray(Image.open(out / "sem_mask.png"))
+    assert masks["paddle"].shape == (100, 140)
+    for backend in ("paddle-inference", "onnxruntime"):
+        assert (masks[backend] == masks["paddle"]).mean() > 0.999
