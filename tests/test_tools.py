@@ -140,3 +140,22 @@ def test_list_naming_missing_image_is_a_clear_error(tmp_path, synthetic_dataset)
     result = run_tool("tools/train.py", "--config", QUICKSTART, "--iters", "1",
                       *data_opts(root), check=False)
     assert_clean_failure(result, "train.txt, line 9", "images/ghost.png", "does not exist")
+
+
+def test_predict_and_analyze_default_to_the_shipped_weights(synthetic_dataset, tmp_path):
+    from paddleseg_hru2net.pretrained import shipped_model
+    shipped = shipped_model()
+    assert shipped is not None, "the package ships HRU2-Net† weights"
+    assert Path(shipped.weights).stat().st_size < 10 * 2 ** 20
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in sorted((synthetic_dataset / "images").iterdir())[:1]:
+        (images / name.name).write_bytes(name.read_bytes())
+    result = run_tool("tools/predict.py", "--image_path", str(images), "--save_dir",
+                      str(tmp_path / "pred"))
+    assert "using the shipped weights" in result.stderr
+    assert len(list((tmp_path / "pred" / "pseudo_color_prediction").glob("*.png"))) == 1
+    result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images), "--out",
+                      str(tmp_path / "analysis"), "--pixel-size", "7.34")
+    assert "using the shipped weights" in result.stderr
+    assert (tmp_path / "analysis" / "summary.csv").is_file()
