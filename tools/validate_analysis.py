@@ -21,6 +21,8 @@ def main() -> int:
     parser.add_argument("--split", default="test")
     parser.add_argument("--config", default=None)
     parser.add_argument("--model_path", default=None)
+    parser.add_argument("--backend", default="paddle", choices=["paddle", "paddle-inference", "onnxruntime"])
+    parser.add_argument("--deploy_dir", default=None, help="exported model, for the other backends")
     parser.add_argument("--csv", default=None, help="also write the table as CSV")
     args = parser.parse_args()
 
@@ -31,7 +33,7 @@ def main() -> int:
     from paddleseg_hru2net.deploy.backends import make_segmenter
     from paddleseg_hru2net.evaluation import split_image_ids
 
-    segmenter = make_segmenter("paddle", args.config, args.model_path)
+    segmenter = make_segmenter(args.backend, args.config, args.model_path, args.deploy_dir)
     wanted = set(split_image_ids(args.manifest, args.split))
     rows = []
     for pair in [p for p in find_pairs(args.release) if p.image_id in wanted]:
