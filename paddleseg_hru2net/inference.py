@@ -11,11 +11,16 @@ from typing import Callable, List, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["window_starts", "blend_weight", "sliding_window_probabilities", "normalise",
+__all__ = ["overlap_stride", "window_starts", "blend_weight", "sliding_window_probabilities", "normalise",
            "normalisation_from_transforms", "paddle_runner"]
 
 #: ``(N, C, h, w)`` float32 batch in, ``(N, K, h, w)`` class scores (logits) out.
 BatchRunner = Callable[[np.ndarray], np.ndarray]
+
+
+def overlap_stride(window: Sequence[int]) -> List[int]:
+    """Stride of 3/4 of the window: a quarter of each window overlaps its neighbour."""
+    return [max(1, int(v) * 3 // 4) for v in window]
 
 
 def window_starts(length: int, window: int, stride: int) -> List[int]:

@@ -30,8 +30,8 @@ class TrainedModel:
 
     @property
     def stride(self) -> List[int]:
-        """3/4 of the window: a quarter of each window overlaps its neighbour."""
-        return [max(1, v * 3 // 4) for v in self.window]
+        from paddleseg_hru2net.inference import overlap_stride
+        return overlap_stride(self.window)
 
 
 def load_trained(config_path: str, weights_path: Optional[str] = None,

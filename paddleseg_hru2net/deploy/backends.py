@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
-from paddleseg_hru2net.inference import BatchRunner, normalisation_from_transforms
+from paddleseg_hru2net.inference import BatchRunner, normalisation_from_transforms, overlap_stride
 
 __all__ = ["Segmenter", "BACKENDS", "make_segmenter"]
 
@@ -26,7 +26,7 @@ class Segmenter:
 
     @property
     def stride(self) -> List[int]:
-        return [max(1, v * 3 // 4) for v in self.window]
+        return overlap_stride(self.window)
 
 
 def _from_deploy(deploy_dir: str, backend: str, window: Optional[List[int]]) -> Segmenter:
