@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from paddleseg_hru2net.analysis.particles import Particle, measure_particles, split_touching
-from paddleseg_hru2net.datasets.sem_image import detect_data_bar, read_pixel_size_nm
+from paddleseg_hru2net.datasets.sem_image import read_pixel_size_nm, sample_rows
 from paddleseg_hru2net.inference import BatchRunner, normalise, sliding_window_probabilities
 from paddleseg_hru2net.io import ImageReadError, read_grey, write_png, write_text
 
@@ -58,15 +58,16 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
     none (lengths in pixels).
     """
     grey = read_grey(path)
-    bar = detect_data_bar(grey) if data_bar_rows is None else int(data_bar_rows)
-    if not 0 <= bar < grey.shape[0]:
-        raise ImageReadError(f"{path}: a data bar of {bar} rows leaves no image")
+    try:
+        rows = sample_rows(grey, data_bar_rows)
+    except ValueError as error:
+        raise ImageReadError(f"{path}: {error}") from error
     size, source = read_pixel_size_nm(path)
     if size is None and pixel_size_nm is not None:
         size, source = float(pixel_size_nm), "option"
     elif size is None:
         source = "none (pixels)"
-    return SEMImage(path, grey[:grey.shape[0] - bar], bar, size, source)
+    return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source)
 
 
 def segment(image: SEMImage, run: BatchRunner, window: Sequence[int], stride: Sequence[int],

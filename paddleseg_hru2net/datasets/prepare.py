@@ -20,7 +20,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_hru2net.datasets.layout import SPLITS, write_lists, write_sample
-from paddleseg_hru2net.datasets.sem_image import detect_data_bar
+from paddleseg_hru2net.datasets.sem_image import sample_rows
 from paddleseg_hru2net.io import ImageReadError, read_grey, write_json
 
 __all__ = ["ReleaseError", "SourcePair", "Sample", "RELEASE_IMAGES", "RELEASE_MASKS",
@@ -104,12 +104,12 @@ def load_sample(pair: SourcePair, data_bar_rows: Optional[int] = None) -> Sample
         raise ReleaseError(f"{pair.mask_path}: mask values {unexpected[:8]} are neither 0 "
                            f"(background) nor 255 (particle)")
     image = _to_uint8(image)
-    bar = detect_data_bar(image) if data_bar_rows is None else int(data_bar_rows)
-    if not 0 <= bar < image.shape[0]:
-        raise ReleaseError(f"{pair.image_path}: a data bar of {bar} rows does not fit "
-                           f"{image.shape[0]} rows")
-    rows = image.shape[0] - bar
-    return Sample(pair.image_id, image[:rows].copy(), (mask[:rows] == 255).astype(np.uint8), bar)
+    try:
+        rows = sample_rows(image, data_bar_rows)
+    except ValueError as error:
+        raise ReleaseError(f"{pair.image_path}: {error}") from error
+    return Sample(pair.image_id, image[:rows].copy(), (mask[:rows] == 255).astype(np.uint8),
+                  image.shape[0] - rows)
 
 
 def tile_positions(length: int, tile: int) -> List[int]:

@@ -18,7 +18,6 @@ Masks hold class ids: 0 background, 1 particle.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Tuple
 
@@ -54,9 +53,6 @@ class SyntheticSEMConfig:
     blur_sigma: float = 1.0
     photons: float = 60.0
     data_bar_rows: int = 0
-
-    def with_size(self, height: int, width: int) -> "SyntheticSEMConfig":
-        return dataclasses.replace(self, height=height, width=width)
 
 
 def _outline(rng: np.random.Generator, center: Tuple[float, float], radius: float,
