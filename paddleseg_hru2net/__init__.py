@@ -2,7 +2,7 @@
 
 PaddleSeg has no plugin entry point, so components register when this package is imported:
 
-    import paddleseg_hru2net  # registers HRU2Net, HRU2Netp, TiO2SEM, ... in paddleseg's managers
+    import paddleseg_hru2net  # registers HRU2Net, HRU2Netp, TiO2SEM, SeparationWeightedCrossEntropyLoss, ... in paddleseg's managers
     from paddleseg.cvlibs import Config, SegBuilder
 
 Importing also applies the Paddle 3 compatibility fixes of :mod:`paddleseg_hru2net.compat`, each
@@ -12,7 +12,7 @@ from paddleseg_hru2net import compat as _compat
 
 _compat.apply_all()
 
-from paddleseg_hru2net import datasets, models  # noqa: E402  (registration)
+from paddleseg_hru2net import datasets, losses, models  # noqa: E402  (registration)
 
 __version__ = "0.1.0"
-__all__ = ["datasets", "models", "__version__"]
+__all__ = ["datasets", "losses", "models", "__version__"]
