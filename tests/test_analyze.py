@@ -113,3 +113,20 @@ def test_analyze_command_with_every_backend(synthetic_dataset, tmp_path):
     assert masks["paddle"].shape == (100, 140)
     for backend in ("paddle-inference", "onnxruntime"):
         assert (masks[backend] == masks["paddle"]).mean() > 0.999
+
+
+def test_analyze_refuses_bad_splitting_settings_with_a_reason(tmp_path):
+    from conftest import run_tool
+    write_sem(tmp_path / "sem.png", 64, 64)
+    result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(tmp_path / "sem.png"),
+                      "--out", str(tmp_path / "out"), "--threshold", "0.9", "--core-threshold", "0.6",
+                      check=False)
+    assert result.returncode == 2
+    assert "core threshold" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_validation_tool_will_not_tune_on_the_test_images(tmp_path):
+    from conftest import run_tool
+    result = run_tool("tools/validate_analysis.py", "--release", str(tmp_path), "--manifest",
+                      str(tmp_path / "m.json"), "--split", "test", "--tune", check=False)
+    assert result.returncode == 2 and "--split val" in result.stderr

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paddleseg_hru2net.analysis import feret_diameters, measure_particles, split_touching
+from paddleseg_hru2net.analysis import (feret_diameters, measure_particles, split_particles,
+                                        split_touching)
+from paddleseg_hru2net.analysis.validation import match_particles
 
 
 def disc(shape, centre, radius):
@@ -60,3 +62,40 @@ def test_feret_of_one_pixel():
 
 def test_empty_mask_has_no_particles():
     assert measure_particles(split_touching(np.zeros((10, 10), bool))) == []
+
+
+def test_probability_dip_between_touching_particles_splits_them_and_keeps_the_mask():
+    """The model's gap between two touching particles is a dip in probability above 0.5."""
+    probability = np.full((40, 80), 0.02, np.float32)
+    probability[10:30, 10:70] = 0.97  # two 20 x 29 particles side by side ...
+    probability[10:30, 39:41] = 0.7   # ... the 2-px gap between them painted over, less sure
+    mask = probability > 0.5
+    assert split_touching(mask).max() == 1  # a straight gap: no neck for the distance map
+    labels = split_particles(probability, core_threshold=0.8)
+    assert labels.max() == 2
+    np.testing.assert_array_equal(labels > 0, mask)
+    assert set(np.unique(labels[10:30, 10:39])) == {labels[20, 20]}
+    assert set(np.unique(labels[10:30, 41:70])) == {labels[20, 60]} != {labels[20, 20]}
+
+
+def test_split_particles_of_a_binary_mask_is_split_touching():
+    mask = disc((80, 120), (40, 40), 20) | disc((80, 120), (40, 78), 20)
+    np.testing.assert_array_equal(split_particles(mask.astype(np.float32), min_depth=1.5),
+                                  split_touching(mask, min_depth=1.5))
+
+
+def test_split_particles_refuses_thresholds_in_the_wrong_order():
+    with pytest.raises(ValueError, match="threshold"):
+        split_particles(np.zeros((4, 4)), threshold=0.8, core_threshold=0.6)
+
+
+def test_particle_matching_counts_one_to_one_overlaps():
+    shape = (60, 140)
+    a, b, c = disc(shape, (30, 25), 12), disc(shape, (30, 70), 12), disc(shape, (30, 115), 12)
+    manual = a * 1 + b * 2 + c * 3
+    shifted = np.roll(a, 3, axis=1) * 1 + (b | c) * 2  # a moved a little; b and c merged
+    match = match_particles(manual.astype(np.int32), shifted.astype(np.int32))
+    assert (match.matched, match.manual, match.predicted) == (1, 3, 2)
+    assert match.f1 == pytest.approx(2 * 1 / 5)
+    same = match_particles(manual, manual)
+    assert same.matched == 3 and same.f1 == 1.0

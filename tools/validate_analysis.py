@@ -1,20 +1,25 @@
-"""Particle statistics of the manual masks against those of the predicted masks, per image.
+"""Particle statistics of the manual masks against those of the model's, per image.
 
     python tools/validate_analysis.py --release ../shared/data/tio2_sem_ruhle2021 \
-        --manifest data/tio2_512/manifest.json --split test [--config C --model_path W]
+        --manifest data/tio2_512/manifest.json --split test [--backend onnxruntime --deploy_dir D]
+    python tools/validate_analysis.py ... --split val --tune     # choose the splitting settings
 
 For each image: particle count and median equivalent circle diameter (nm, from the image's own
-metadata) of the particles not cut by the border, from the manual mask and from the model's
-mask, both through the same instance splitting and measurement.
+metadata) of the particles not cut by the border, from the manual mask and from the model, both
+through the same splitting and measurement; and how many particles match one-to-one (IoU > 0.5).
+``--tune`` scores a grid of splitting settings; it refuses the test split.
 """
 import argparse
+import itertools
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def main() -> int:
+def parse_args():
+    from paddleseg_hru2net.analysis.workflow import Splitting
+    default = Splitting()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--release", required=True)
     parser.add_argument("--manifest", required=True)
@@ -23,40 +28,52 @@ def main() -> int:
     parser.add_argument("--model_path", default=None)
     parser.add_argument("--backend", default="paddle", choices=["paddle", "paddle-inference", "onnxruntime"])
     parser.add_argument("--deploy_dir", default=None, help="exported model, for the other backends")
-    parser.add_argument("--csv", default=None, help="also write the table as CSV")
-    args = parser.parse_args()
+    parser.add_argument("--core-threshold", dest="core_threshold", type=float, default=default.core_threshold)
+    parser.add_argument("--min-depth", dest="min_depth", type=float, default=default.min_depth)
+    parser.add_argument("--tune", action="store_true", help="score a grid of splitting settings")
+    parser.add_argument("--csv", default=None, help="also write the per-image table as CSV")
+    return parser.parse_args()
 
-    import numpy as np
 
-    from paddleseg_hru2net.analysis.workflow import analyze_image, load_sem_image, segment, summary_row
+def main() -> int:
+    args = parse_args()
+    if args.tune and args.split == "test":
+        print("--tune chooses settings: run it on --split val, never on the test images", file=sys.stderr)
+        return 2
+    from tqdm import tqdm
+
+    from paddleseg_hru2net.analysis.validation import comparison_table, compare_with_manual, score_splittings
+    from paddleseg_hru2net.analysis.workflow import Splitting, load_sem_image, particle_probability
     from paddleseg_hru2net.datasets.prepare import find_pairs, load_sample
     from paddleseg_hru2net.deploy.backends import make_segmenter
     from paddleseg_hru2net.evaluation import split_image_ids
+    from paddleseg_hru2net.io import write_text
 
     segmenter = make_segmenter(args.backend, args.config, args.model_path, args.deploy_dir)
     wanted = set(split_image_ids(args.manifest, args.split))
-    rows = []
-    for pair in [p for p in find_pairs(args.release) if p.image_id in wanted]:
+    samples = []
+    for pair in tqdm([p for p in find_pairs(args.release) if p.image_id in wanted], desc="segmenting"):
         image = load_sem_image(pair.image_path)
-        manual = load_sample(pair).label
-        assert manual.shape == image.grey.shape, pair.image_id
-        predicted = segment(image, segmenter.run, segmenter.window, segmenter.stride,
-                            segmenter.channels, segmenter.mean, segmenter.std)
-        truth, model = summary_row(analyze_image(image, manual)), summary_row(analyze_image(image, predicted))
-        rows.append([pair.image_id, truth["particles_not_at_border"], model["particles_not_at_border"],
-                     truth["median_equivalent_diameter"], model["median_equivalent_diameter"]])
-    header = ["image", "count manual", "count model", "median ECD manual (nm)", "median ECD model (nm)"]
-    print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-    for row in rows:
-        print(f"| {row[0]} | {row[1]} | {row[2]} | {row[3]:.1f} | {row[4]:.1f} |")
-    counts = np.array([[r[1], r[2]] for r in rows], float)
-    sizes = np.array([[r[3], r[4]] for r in rows], float)
-    print(f"| all | {int(counts[:, 0].sum())} | {int(counts[:, 1].sum())} | "
-          f"{np.median(sizes[:, 0]):.1f} (median of images) | {np.median(sizes[:, 1]):.1f} |")
+        probability = particle_probability(image, segmenter.run, segmenter.window, segmenter.stride,
+                                           segmenter.channels, segmenter.mean, segmenter.std)
+        samples.append((image, load_sample(pair).label, probability))
+    if args.tune:
+        grid = [Splitting(core_threshold=c, min_depth=h)
+                for c, h in itertools.product([0.5, 0.6, 0.7, 0.8, 0.85, 0.9], [0.5, 1.0, 1.5])]
+        print("| core threshold | min depth | count manual | count model | matched | F1 |\n|---|---|---|---|---|---|")
+        for splitting, match, manual, model in score_splittings(samples, grid):
+            print(f"| {splitting.core_threshold} | {splitting.min_depth} | {manual} | {model} | "
+                  f"{match.matched} | {match.f1:.3f} |")
+        return 0
+    splitting = Splitting(core_threshold=args.core_threshold, min_depth=args.min_depth)
+    rows = [compare_with_manual(image, manual, probability, splitting) for image, manual, probability in samples]
+    print(f"splitting: {splitting}")
+    print("\n".join(comparison_table(rows)))
     if args.csv:
-        import csv
-        with open(args.csv, "w", newline="") as handle:
-            csv.writer(handle).writerows([header] + rows)
+        lines = ["image,count_manual,count_model,median_ecd_manual,median_ecd_model,matched,f1"]
+        lines += [f"{r.image},{r.count_manual},{r.count_model},{r.median_diameter_manual:.2f},"
+                  f"{r.median_diameter_model:.2f},{r.match.matched},{r.match.f1:.4f}" for r in rows]
+        write_text(args.csv, "\n".join(lines) + "\n")
     return 0
 
 

@@ -13,7 +13,25 @@ from typing import List, Optional
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["split_touching", "feret_diameters", "Particle", "measure_particles"]
+__all__ = ["split_touching", "split_particles", "feret_diameters", "Particle", "measure_particles"]
+
+
+def _mark_coreless_regions(markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Give every 4-connected region of ``mask`` without a marker a marker of its own.
+
+    A thin sliver has no core, but it is still a particle: it must not vanish, nor be flooded
+    from a core of another region.
+    """
+    regions, _ = ndimage.label(mask)
+    coreless = np.setdiff1d(np.unique(regions[mask]), np.unique(regions[markers > 0]))
+    if len(coreless):
+        first_pixels = ndimage.find_objects(regions)
+        next_label = int(markers.max()) + 1
+        for offset, region in enumerate(coreless):
+            window = first_pixels[region - 1]
+            where = np.argwhere(regions[window] == region)[0] + [s.start for s in window]
+            markers[tuple(where)] = next_label + offset
+    return markers
 
 
 def split_touching(mask: np.ndarray, min_depth: float = 1.5, smoothing: float = 1.0) -> np.ndarray:
@@ -44,14 +62,45 @@ def split_touching(mask: np.ndarray, min_depth: float = 1.5, smoothing: float = 
     if smoothing > 0:
         distance = ndimage.gaussian_filter(distance, smoothing) * mask
     cores = h_maxima(distance, min_depth).astype(bool) & mask
-    markers, count = ndimage.label(cores)
-    regions, _ = ndimage.label(mask)
-    # A region with no core (a thin sliver) still becomes a particle of its own.
-    unmarked = np.setdiff1d(np.unique(regions[mask]), np.unique(regions[markers > 0]))
-    for offset, region in enumerate(unmarked, start=count + 1):
-        markers[tuple(np.argwhere(regions == region)[0])] = offset
-    labels = watershed(-distance, markers, mask=mask)
-    return labels.astype(np.int32)
+    markers, _ = ndimage.label(cores)
+    markers = _mark_coreless_regions(markers, mask)
+    return watershed(-distance, markers, mask=mask).astype(np.int32)
+
+
+def split_particles(probability: np.ndarray, threshold: float = 0.5, core_threshold: float = 0.8,
+                    min_depth: float = 0.5, smoothing: float = 1.0) -> np.ndarray:
+    """Label particles from a particle-probability map, splitting touching ones.
+
+    A model's mask at ``threshold`` gives each particle its full extent, but touching particles
+    often merge in it: the thin gaps between them are only a dip in probability, not below
+    ``threshold``. So the cores are found in the stricter mask ``probability > core_threshold``,
+    where those dips open up, by :func:`split_touching`; then each core floods the full mask
+    over the negated probability, so neighbours meet along the dips.
+
+    A 0/1 mask (a manual annotation) is a probability map too: cores and mask are then the same
+    and this is :func:`split_touching` with ``min_depth``.
+
+    Args:
+        probability: particle probability ``(H, W)`` in [0, 1] (or a 0/1 mask).
+        threshold: a pixel is particle above this.
+        core_threshold: stricter threshold for the particle cores.
+        min_depth, smoothing: of :func:`split_touching` on the core mask.
+
+    Returns:
+        int32 label image: 0 background, 1..N particles.
+    """
+    from skimage.segmentation import watershed
+
+    if not 0.0 <= threshold <= core_threshold <= 1.0:
+        raise ValueError(f"need 0 <= threshold <= core_threshold <= 1, got threshold={threshold}, "
+                         f"core_threshold={core_threshold}")
+    probability = np.asarray(probability, dtype=np.float32)
+    mask = probability > threshold
+    if not mask.any():
+        return np.zeros(mask.shape, np.int32)
+    markers = split_touching(probability > core_threshold, min_depth, smoothing)
+    markers = _mark_coreless_regions(markers, mask)
+    return watershed(-probability, markers, mask=mask).astype(np.int32)
 
 
 def _hull_points(coords: np.ndarray) -> np.ndarray:

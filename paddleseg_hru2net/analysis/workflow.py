@@ -1,8 +1,8 @@
 """Whole SEM images in; masks, overlays and particle statistics out.
 
 One function per step, so each can be used (and tested) alone:
-:func:`load_sem_image` → :func:`segment` → :func:`split_touching` / :func:`measure_particles`
-→ :func:`write_image_results`; :func:`analyze_folder` runs them over a folder, skipping (and
+:func:`load_sem_image` → :func:`particle_probability` → :func:`split_particles` /
+:func:`measure_particles` → :func:`write_image_results`; :func:`analyze_folder` runs them over a folder, skipping (and
 reporting) images that cannot be read.
 """
 from __future__ import annotations
@@ -15,12 +15,13 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from paddleseg_hru2net.analysis.particles import Particle, measure_particles, split_touching
+from paddleseg_hru2net.analysis.particles import Particle, measure_particles, split_particles
 from paddleseg_hru2net.datasets.sem_image import read_pixel_size_nm, sample_rows
 from paddleseg_hru2net.inference import BatchRunner, normalise, sliding_window_probabilities
 from paddleseg_hru2net.io import ImageReadError, read_grey, write_png, write_text
 
-__all__ = ["SEMImage", "ImageResult", "load_sem_image", "segment", "overlay", "analyze_image",
+__all__ = ["SEMImage", "ImageResult", "Splitting", "load_sem_image", "particle_probability", "segment",
+           "overlay", "analyze_image",
            "write_image_results", "analyze_folder", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
@@ -38,6 +39,29 @@ class SEMImage:
     data_bar_rows: int
     pixel_size_nm: Optional[float]
     pixel_size_source: str  # "metadata", "option" or "none (pixels)"
+
+
+@dataclass(frozen=True)
+class Splitting:
+    """How a probability map becomes particles (see :func:`split_particles`).
+
+    The defaults were chosen on the validation images of the TiO2 split (never the test images)
+    for the shipped HRU2-Net† by ``tools/validate_analysis.py --split val --tune``.
+    """
+
+    threshold: float = 0.5
+    core_threshold: float = 0.8
+    min_depth: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= self.core_threshold <= 1.0:
+            raise ValueError(f"need 0 <= threshold <= core threshold <= 1, got threshold "
+                             f"{self.threshold} and core threshold {self.core_threshold}")
+        if self.min_depth < 0:
+            raise ValueError(f"min depth must not be negative, got {self.min_depth}")
+
+    def labels(self, probability: np.ndarray) -> np.ndarray:
+        return split_particles(probability, self.threshold, self.core_threshold, self.min_depth)
 
 
 @dataclass
@@ -70,13 +94,22 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
     return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source)
 
 
-def segment(image: SEMImage, run: BatchRunner, window: Sequence[int], stride: Sequence[int],
-            channels: int, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
-    """Particle mask (uint8 0/1) of the whole image by blended sliding windows."""
+def particle_probability(image: SEMImage, run: BatchRunner, window: Sequence[int],
+                         stride: Sequence[int], channels: int, mean: Sequence[float],
+                         std: Sequence[float]) -> np.ndarray:
+    """Particle probability (float32 ``(H, W)``) of the whole image by blended sliding windows."""
     max_value = 65535.0 if image.grey.dtype == np.uint16 else 255.0
     x = normalise(image.grey, channels, mean, std, max_value=max_value)
     probabilities = sliding_window_probabilities(x, run, window, stride, num_classes=2)
-    return (probabilities[1] > 0.5).astype(np.uint8)
+    return probabilities[1].astype(np.float32)
+
+
+def segment(image: SEMImage, run: BatchRunner, window: Sequence[int], stride: Sequence[int],
+            channels: int, mean: Sequence[float], std: Sequence[float],
+            threshold: float = 0.5) -> np.ndarray:
+    """Particle mask (uint8 0/1) of the whole image: :func:`particle_probability` > threshold."""
+    probability = particle_probability(image, run, window, stride, channels, mean, std)
+    return (probability > threshold).astype(np.uint8)
 
 
 def overlay(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -93,8 +126,11 @@ def overlay(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
-def analyze_image(image: SEMImage, mask: np.ndarray, min_depth: float = 1.5) -> ImageResult:
-    labels = split_touching(mask, min_depth=min_depth)
+def analyze_image(image: SEMImage, probability: np.ndarray,
+                  splitting: Splitting = Splitting()) -> ImageResult:
+    """Particles of one image from its particle probability map (or a 0/1 mask, e.g. a manual one)."""
+    mask = (np.asarray(probability) > splitting.threshold).astype(np.uint8)
+    labels = splitting.labels(probability)
     return ImageResult(image.path, mask, labels, measure_particles(labels, image.pixel_size_nm),
                        image)
 
@@ -175,10 +211,13 @@ def list_sem_images(path: str) -> List[str]:
     return [path]
 
 
-def analyze_folder(path: str, out_dir: str, segmenter: Callable[[SEMImage], np.ndarray],
+def analyze_folder(path: str, out_dir: str, probability_of: Callable[[SEMImage], np.ndarray],
                    pixel_size_nm: Optional[float] = None, data_bar_rows: Optional[int] = None,
-                   min_depth: float = 1.5, progress: bool = True) -> Dict[str, object]:
+                   splitting: Splitting = Splitting(), progress: bool = True) -> Dict[str, object]:
     """Analyse one image or every image of a folder; returns results and failures.
+
+    ``probability_of`` maps an :class:`SEMImage` to its particle probability map (a 0/1 mask will
+    do too).
 
     An image that cannot be read or analysed is reported in ``failures`` (and ``failures.csv``)
     and skipped; the others go on.
@@ -192,7 +231,7 @@ def analyze_folder(path: str, out_dir: str, segmenter: Callable[[SEMImage], np.n
     for image_path in tqdm(images, desc="analysing", unit="image", disable=not progress):
         try:
             image = load_sem_image(image_path, pixel_size_nm, data_bar_rows)
-            result = analyze_image(image, segmenter(image), min_depth)
+            result = analyze_image(image, probability_of(image), splitting)
             write_image_results(result, out_dir)
             results.append(result)
         except (ImageReadError, ValueError, OSError) as error:

@@ -18,6 +18,7 @@ from paddleseg_hru2net.cli.common import UserError, friendly_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    from paddleseg_hru2net.analysis.workflow import Splitting
     parser = argparse.ArgumentParser(prog="hru2net analyze", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[1:]))
@@ -35,15 +36,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         default=None, help="rows of data bar to cut (default: detect)")
     parser.add_argument("--window", nargs=2, type=int, default=None, metavar=("H", "W"),
                         help="sliding window (default: the training crop size)")
-    parser.add_argument("--min-depth", dest="min_depth", type=float, default=1.5,
-                        help="watershed: how much deeper (px) than a neck a particle core must be")
+    default = Splitting()
+    parser.add_argument("--threshold", type=float, default=default.threshold,
+                        help=f"particle probability above which a pixel is particle (default {default.threshold})")
+    parser.add_argument("--core-threshold", dest="core_threshold", type=float,
+                        default=default.core_threshold,
+                        help="stricter probability for particle cores, where gaps between touching "
+                             f"particles open up (default {default.core_threshold})")
+    parser.add_argument("--min-depth", dest="min_depth", type=float, default=default.min_depth,
+                        help="watershed: how much deeper (px) than a neck a particle core must be "
+                             f"(default {default.min_depth})")
     return parser.parse_args(argv)
 
 
 @friendly_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from paddleseg_hru2net.analysis.workflow import analyze_folder, segment
+    from paddleseg_hru2net.analysis.workflow import Splitting, analyze_folder, particle_probability
     from paddleseg_hru2net.deploy.backends import make_segmenter
 
     try:
@@ -52,12 +61,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         raise UserError(str(error)) from error
 
-    def run(image):
-        return segment(image, segmenter.run, segmenter.window, segmenter.stride,
-                       segmenter.channels, segmenter.mean, segmenter.std)
+    try:
+        splitting = Splitting(args.threshold, args.core_threshold, args.min_depth)
+    except ValueError as error:
+        raise UserError(str(error)) from error
 
-    outcome = analyze_folder(args.input, args.out, run, args.pixel_size, args.data_bar_rows,
-                             args.min_depth)
+    def probability_of(image):
+        return particle_probability(image, segmenter.run, segmenter.window, segmenter.stride,
+                                    segmenter.channels, segmenter.mean, segmenter.std)
+
+    outcome = analyze_folder(args.input, args.out, probability_of, args.pixel_size,
+                             args.data_bar_rows, splitting)
     for row in outcome["summary"]:
         size = row["median_equivalent_diameter"]
         size_text = f"{size:.1f} {row['unit']}" if size != "" else "—"
