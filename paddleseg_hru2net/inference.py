@@ -7,11 +7,12 @@ towards each window's border, so no seam shows where windows meet.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, List, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["overlap_stride", "window_starts", "blend_weight", "sliding_window_probabilities", "normalise",
+__all__ = ["WindowFeed", "overlap_stride", "window_starts", "blend_weight", "sliding_window_probabilities", "normalise",
            "normalisation_from_transforms", "paddle_runner"]
 
 #: ``(N, C, h, w)`` float32 batch in, ``(N, K, h, w)`` class scores (logits) out.
@@ -21,6 +22,26 @@ BatchRunner = Callable[[np.ndarray], np.ndarray]
 def overlap_stride(window: Sequence[int]) -> List[int]:
     """Stride of 3/4 of the window: a quarter of each window overlaps its neighbour."""
     return [max(1, int(v) * 3 // 4) for v in window]
+
+
+@dataclass
+class WindowFeed:
+    """How to feed a model whole images: its window (the training crop size) and input format.
+
+    Attributes:
+        window: ``[height, width]`` of the sliding window.
+        channels: input channels.
+        mean, std: per-channel normalisation of ``[0, 1]`` intensities.
+    """
+
+    window: List[int]
+    channels: int
+    mean: List[float]
+    std: List[float]
+
+    @property
+    def stride(self) -> List[int]:
+        return overlap_stride(self.window)
 
 
 def window_starts(length: int, window: int, stride: int) -> List[int]:

@@ -3,7 +3,7 @@ false positives and false negatives coloured (the paper's Fig. 5)."""
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import List, Mapping, Sequence, Tuple
 
 import numpy as np
 

@@ -4,34 +4,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
+from paddleseg_hru2net.inference import WindowFeed
+
 __all__ = ["TrainedModel", "load_trained"]
 
 
-@dataclass
-class TrainedModel:
-    """A dygraph model in eval mode, and how to feed it.
+@dataclass(kw_only=True)
+class TrainedModel(WindowFeed):
+    """A dygraph model in eval mode, and how to feed it (:class:`WindowFeed`: window = the
+    training crop size, the config's channels and normalisation).
 
     Attributes:
         model: the network (weights loaded, or random if no weights were given).
         name: the config's model type.
-        channels: input channels.
-        window: ``[height, width]`` of the sliding window: the training crop size.
-        mean, std: the config's normalisation.
         num_classes: output classes.
     """
 
     model: object
     name: str
-    channels: int
-    window: List[int]
-    mean: List[float]
-    std: List[float]
     num_classes: int
-
-    @property
-    def stride(self) -> List[int]:
-        from paddleseg_hru2net.inference import overlap_stride
-        return overlap_stride(self.window)
 
 
 def load_trained(config_path: str, weights_path: Optional[str] = None,

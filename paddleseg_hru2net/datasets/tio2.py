@@ -13,7 +13,6 @@ or a missing file stops training before it starts, with the file's name in the m
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import List, Sequence
 
 import numpy as np

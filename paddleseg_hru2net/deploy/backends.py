@@ -8,25 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
-from paddleseg_hru2net.inference import BatchRunner, normalisation_from_transforms, overlap_stride
+from paddleseg_hru2net.inference import BatchRunner, WindowFeed, normalisation_from_transforms
 
 __all__ = ["Segmenter", "BACKENDS", "make_segmenter"]
 
 BACKENDS = ("paddle", "paddle-inference", "onnxruntime")
 
 
-@dataclass
-class Segmenter:
-    run: BatchRunner
-    window: List[int]
-    channels: int
-    mean: List[float]
-    std: List[float]
-    backend: str
+@dataclass(kw_only=True)
+class Segmenter(WindowFeed):
+    """A backend's batch runner and how to feed it (:class:`WindowFeed`)."""
 
-    @property
-    def stride(self) -> List[int]:
-        return overlap_stride(self.window)
+    run: BatchRunner
+    backend: str
 
 
 def _from_deploy(deploy_dir: str, backend: str, window: Optional[List[int]]) -> Segmenter:
@@ -43,8 +37,9 @@ def _from_deploy(deploy_dir: str, backend: str, window: Optional[List[int]]) -> 
         run = PaddleInferencePredictor(deploy_dir)
     crop = deploy.get("train_crop_size") or [512, 512]
     mean, std = normalisation_from_transforms(deploy.get("transforms"))
-    return Segmenter(run, list(window) if window else [int(crop[1]), int(crop[0])],
-                     int(deploy["input_shape"][1]), mean, std, backend)
+    return Segmenter(window=list(window) if window else [int(crop[1]), int(crop[0])],
+                     channels=int(deploy["input_shape"][1]), mean=mean, std=std, run=run,
+                     backend=backend)
 
 
 def make_segmenter(backend: str = "paddle", config: Optional[str] = None,
@@ -64,5 +59,5 @@ def make_segmenter(backend: str = "paddle", config: Optional[str] = None,
     from paddleseg_hru2net.trained import load_trained
     config, model_path = resolve_model_paths(config, model_path)
     trained = load_trained(config, model_path, window)
-    return Segmenter(paddle_runner(trained.model), trained.window, trained.channels,
-                     trained.mean, trained.std, backend)
+    return Segmenter(window=trained.window, channels=trained.channels, mean=trained.mean,
+                     std=trained.std, run=paddle_runner(trained.model), backend=backend)

@@ -19,7 +19,7 @@ listed in ``umsif_stages``, in which case it is a UMSIF block of the same height
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import paddle
 import paddle.nn as nn
