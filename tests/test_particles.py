@@ -6,6 +6,7 @@ import pytest
 
 from paddleseg_hru2net.analysis import (feret_diameters, measure_particles, split_particles,
                                         split_touching)
+from paddleseg_hru2net.analysis.particles import drop_small_particles
 from paddleseg_hru2net.analysis.validation import match_particles
 
 
@@ -99,3 +100,13 @@ def test_particle_matching_counts_one_to_one_overlaps():
     assert match.f1 == pytest.approx(2 * 1 / 5)
     same = match_particles(manual, manual)
     assert same.matched == 3 and same.f1 == 1.0
+
+
+def test_small_particles_are_dropped_and_the_rest_renumbered():
+    labels = np.zeros((10, 10), np.int32)
+    labels[0, 0] = 1            # 1 px
+    labels[2:5, 2:5] = 2        # 9 px
+    labels[6:8, 6:9] = 3        # 6 px
+    kept = drop_small_particles(labels, 6)
+    assert sorted(np.unique(kept)) == [0, 1, 2]
+    assert (kept[2:5, 2:5] == 1).all() and (kept[6:8, 6:9] == 2).all() and kept[0, 0] == 0

@@ -30,6 +30,8 @@ def parse_args():
     parser.add_argument("--deploy_dir", default=None, help="exported model, for the other backends")
     parser.add_argument("--core-threshold", dest="core_threshold", type=float, default=default.core_threshold)
     parser.add_argument("--min-depth", dest="min_depth", type=float, default=default.min_depth)
+    parser.add_argument("--min-area", dest="min_area", type=int, default=default.min_area,
+                        help="leave particles under this many pixels out, on both sides")
     parser.add_argument("--tune", action="store_true", help="score a grid of splitting settings")
     parser.add_argument("--csv", default=None, help="also write the per-image table as CSV")
     return parser.parse_args()
@@ -58,14 +60,15 @@ def main() -> int:
                                            segmenter.channels, segmenter.mean, segmenter.std)
         samples.append((image, load_sample(pair).label, probability))
     if args.tune:
-        grid = [Splitting(core_threshold=c, min_depth=h)
+        grid = [Splitting(core_threshold=c, min_depth=h, min_area=args.min_area)
                 for c, h in itertools.product([0.5, 0.6, 0.7, 0.8, 0.85, 0.9], [0.5, 1.0, 1.5])]
         print("| core threshold | min depth | count manual | count model | matched | F1 |\n|---|---|---|---|---|---|")
         for splitting, match, manual, model in score_splittings(samples, grid):
             print(f"| {splitting.core_threshold} | {splitting.min_depth} | {manual} | {model} | "
                   f"{match.matched} | {match.f1:.3f} |")
         return 0
-    splitting = Splitting(core_threshold=args.core_threshold, min_depth=args.min_depth)
+    splitting = Splitting(core_threshold=args.core_threshold, min_depth=args.min_depth,
+                          min_area=args.min_area)
     rows = [compare_with_manual(image, manual, probability, splitting) for image, manual, probability in samples]
     print(f"splitting: {splitting}")
     print("\n".join(comparison_table(rows)))

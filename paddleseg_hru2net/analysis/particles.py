@@ -13,7 +13,7 @@ from typing import List, Optional
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["split_touching", "split_particles", "feret_diameters", "Particle", "measure_particles"]
+__all__ = ["split_touching", "split_particles", "drop_small_particles", "feret_diameters", "Particle", "measure_particles"]
 
 
 def _mark_coreless_regions(markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -101,6 +101,16 @@ def split_particles(probability: np.ndarray, threshold: float = 0.5, core_thresh
     markers = split_touching(probability > core_threshold, min_depth, smoothing)
     markers = _mark_coreless_regions(markers, mask)
     return watershed(-probability, markers, mask=mask).astype(np.int32)
+
+
+def drop_small_particles(labels: np.ndarray, min_area: int) -> np.ndarray:
+    """Labels with particles of fewer than ``min_area`` pixels removed, renumbered 1..N."""
+    areas = np.bincount(labels.ravel())
+    keep = areas >= min_area
+    keep[0] = False
+    new_ids = np.zeros(len(areas), np.int32)
+    new_ids[keep] = np.arange(1, int(keep.sum()) + 1)
+    return new_ids[labels]
 
 
 def _hull_points(coords: np.ndarray) -> np.ndarray:

@@ -15,7 +15,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from paddleseg_hru2net.analysis.particles import Particle, measure_particles, split_particles
+from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
+                                                  split_particles)
 from paddleseg_hru2net.datasets.sem_image import read_pixel_size_nm, sample_rows
 from paddleseg_hru2net.inference import BatchRunner, normalise, sliding_window_probabilities
 from paddleseg_hru2net.io import ImageReadError, read_grey, write_png, write_text
@@ -45,13 +46,17 @@ class SEMImage:
 class Splitting:
     """How a probability map becomes particles (see :func:`split_particles`).
 
-    The defaults were chosen on the validation images of the TiO2 split (never the test images)
-    for the shipped HRU2-Net† by ``tools/validate_analysis.py --split val --tune``.
+    ``threshold``, ``core_threshold`` and ``min_depth`` default to the values chosen on the
+    validation images of the TiO2 split (never the test images) for the shipped HRU2-Net† by
+    ``tools/validate_analysis.py --split val --tune``. ``min_area`` (pixels) leaves smaller
+    particles out of the particle table (they stay in the mask): 0 keeps all, as ImageJ's
+    "Analyze Particles" does by default.
     """
 
     threshold: float = 0.5
     core_threshold: float = 0.8
     min_depth: float = 0.5
+    min_area: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= self.core_threshold <= 1.0:
@@ -59,9 +64,12 @@ class Splitting:
                              f"{self.threshold} and core threshold {self.core_threshold}")
         if self.min_depth < 0:
             raise ValueError(f"min depth must not be negative, got {self.min_depth}")
+        if self.min_area < 0:
+            raise ValueError(f"min area must not be negative, got {self.min_area}")
 
     def labels(self, probability: np.ndarray) -> np.ndarray:
-        return split_particles(probability, self.threshold, self.core_threshold, self.min_depth)
+        labels = split_particles(probability, self.threshold, self.core_threshold, self.min_depth)
+        return drop_small_particles(labels, self.min_area) if self.min_area > 0 else labels
 
 
 @dataclass

@@ -46,6 +46,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--min-depth", dest="min_depth", type=float, default=default.min_depth,
                         help="watershed: how much deeper (px) than a neck a particle core must be "
                              f"(default {default.min_depth})")
+    parser.add_argument("--min-area", dest="min_area", type=int, default=default.min_area,
+                        help="leave particles smaller than this many pixels out of the tables "
+                             f"(default {default.min_area}: keep all)")
     return parser.parse_args(argv)
 
 
@@ -62,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UserError(str(error)) from error
 
     try:
-        splitting = Splitting(args.threshold, args.core_threshold, args.min_depth)
+        splitting = Splitting(args.threshold, args.core_threshold, args.min_depth, args.min_area)
     except ValueError as error:
         raise UserError(str(error)) from error
 
