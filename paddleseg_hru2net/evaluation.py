@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, Iterable, Iterator, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, Tuple
 
 import numpy as np
 
 from paddleseg_hru2net.datasets.prepare import find_pairs, load_sample
-from paddleseg_hru2net.inference import BatchRunner, normalise, sliding_window_probabilities
+from paddleseg_hru2net.inference import BatchRunner, WindowFeed, whole_image_probabilities
 from paddleseg_hru2net.metrics import confusion_matrix, metrics_from_confusion
 
 __all__ = ["split_image_ids", "release_samples", "list_samples", "evaluate_whole_images"]
@@ -54,15 +54,14 @@ def list_samples(list_path: str) -> Iterator[Tuple[str, np.ndarray, np.ndarray]]
 
 
 def evaluate_whole_images(run: BatchRunner, samples: Iterable[Tuple[str, np.ndarray, np.ndarray]],
-                          window: Sequence[int], stride: Sequence[int], channels: int,
-                          mean: Sequence[float], std: Sequence[float], num_classes: int = 2,
-                          progress: bool = True, keep_predictions: bool = False
-                          ) -> Dict[str, object]:
+                          feed: WindowFeed, num_classes: int = 2, progress: bool = True,
+                          keep_predictions: bool = False) -> Dict[str, object]:
     """Slide ``run`` over each whole image and score it against its label.
 
     Args:
         samples: ``(name, grey image, label)`` triples, e.g. :func:`release_samples` or
             :func:`list_samples`.
+        feed: window and input format of ``run`` (a ``Segmenter`` or ``TrainedModel``).
 
     Returns the paper's metrics over all pixels of all images, and per image the particle IoU
     (and, with ``keep_predictions``, the images, labels and predicted masks).
@@ -74,8 +73,7 @@ def evaluate_whole_images(run: BatchRunner, samples: Iterable[Tuple[str, np.ndar
     kept = {}
     for name, image, label in tqdm(list(samples) if progress else samples,
                                    desc="whole-image evaluation", unit="image", disable=not progress):
-        x = normalise(image, channels, mean, std, max_value=65535.0 if image.dtype == np.uint16 else 255.0)
-        probabilities = sliding_window_probabilities(x, run, window, stride, num_classes)
+        probabilities = whole_image_probabilities(image, run, feed, num_classes)
         prediction = probabilities.argmax(axis=0).astype(np.uint8)
         confusion = confusion_matrix(prediction, label, num_classes)
         total += confusion
@@ -85,8 +83,8 @@ def evaluate_whole_images(run: BatchRunner, samples: Iterable[Tuple[str, np.ndar
     result: Dict[str, object] = metrics_from_confusion(total)
     result["per_image_particle_iou"] = per_image
     result["images"] = sorted(per_image)
-    result["window"] = list(window)
-    result["stride"] = list(stride)
+    result["window"] = list(feed.window)
+    result["stride"] = list(feed.stride)
     if keep_predictions:
         result["predictions"] = kept
     return result

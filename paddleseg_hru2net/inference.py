@@ -12,8 +12,8 @@ from typing import Callable, List, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["WindowFeed", "overlap_stride", "window_starts", "blend_weight", "sliding_window_probabilities", "normalise",
-           "normalisation_from_transforms", "paddle_runner"]
+__all__ = ["WindowFeed", "overlap_stride", "window_starts", "blend_weight", "sliding_window_probabilities",
+           "whole_image_probabilities", "normalise", "normalisation_from_transforms", "paddle_runner"]
 
 #: ``(N, C, h, w)`` float32 batch in, ``(N, K, h, w)`` class scores (logits) out.
 BatchRunner = Callable[[np.ndarray], np.ndarray]
@@ -110,6 +110,15 @@ def normalise(grey: np.ndarray, channels: int, mean: Sequence[float], std: Seque
     mean_arr = np.asarray(mean, np.float32).reshape(-1, 1, 1)
     std_arr = np.asarray(std, np.float32).reshape(-1, 1, 1)
     return (stacked - mean_arr) / std_arr
+
+
+def whole_image_probabilities(grey: np.ndarray, run: BatchRunner, feed: WindowFeed,
+                              num_classes: int = 2) -> np.ndarray:
+    """Class probabilities ``(K, H, W)`` of a whole grey image (8- or 16-bit): normalised as
+    ``feed`` says, then :func:`sliding_window_probabilities` at its window and stride."""
+    max_value = 65535.0 if grey.dtype == np.uint16 else 255.0
+    x = normalise(grey, feed.channels, feed.mean, feed.std, max_value=max_value)
+    return sliding_window_probabilities(x, run, feed.window, feed.stride, num_classes)
 
 
 def normalisation_from_transforms(transforms: Sequence[dict]) -> Tuple[List[float], List[float]]:

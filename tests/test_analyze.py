@@ -9,6 +9,7 @@ from PIL import Image
 
 from paddleseg_hru2net.analysis.workflow import analyze_folder, load_sem_image, segment
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
+from paddleseg_hru2net.inference import WindowFeed
 
 
 def threshold_runner(batch: np.ndarray) -> np.ndarray:
@@ -18,7 +19,9 @@ def threshold_runner(batch: np.ndarray) -> np.ndarray:
 
 
 def threshold_segmenter(image):
-    return segment(image, threshold_runner, (64, 64), (48, 48), 1, [0.4], [0.2])
+    feed = WindowFeed(window=[64, 64], channels=1, mean=[0.4], std=[0.2])
+    assert feed.stride == [48, 48]
+    return segment(image, threshold_runner, feed)
 
 
 def write_sem(path, height, width, seed=0, bits=8, rgb=False, bar=0):

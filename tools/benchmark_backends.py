@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-BACKENDS = ("paddle", "paddle-inference", "onnxruntime")
+from paddleseg_hru2net.deploy.backends import BACKENDS  # noqa: E402
 
 
 def worker(args) -> int:
@@ -32,8 +32,7 @@ def worker(args) -> int:
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        mask = segment(image, segmenter.run, segmenter.window, segmenter.stride,
-                       segmenter.channels, segmenter.mean, segmenter.std)
+        mask = segment(image, segmenter.run, segmenter)
         times.append(time.perf_counter() - start)
     np.save(args.mask_out, mask)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -17,10 +17,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main() -> int:
+    from paddleseg_hru2net.deploy.backends import BACKENDS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=None)
     parser.add_argument("--model_path", default=None)
-    parser.add_argument("--backend", default="paddle", choices=["paddle", "paddle-inference", "onnxruntime"])
+    parser.add_argument("--backend", default="paddle", choices=BACKENDS)
     parser.add_argument("--deploy_dir", default=None)
     parser.add_argument("--release", required=True, help="TiO2 release folder")
     parser.add_argument("--manifest", required=True, help="manifest.json of the prepared split")
@@ -35,8 +36,7 @@ def main() -> int:
 
     segmenter = make_segmenter(args.backend, args.config, args.model_path, args.deploy_dir, args.window)
     samples = release_samples(args.release, split_image_ids(args.manifest, args.split))
-    result = evaluate_whole_images(segmenter.run, samples, segmenter.window, segmenter.stride,
-                                   segmenter.channels, segmenter.mean, segmenter.std)
+    result = evaluate_whole_images(segmenter.run, samples, segmenter)
     result.update(config=args.config, model_path=args.model_path, split=args.split,
                   backend=args.backend)
     if args.save_json:

@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 def parse_args():
     from paddleseg_hru2net.analysis.workflow import Splitting
+    from paddleseg_hru2net.deploy.backends import BACKENDS
     default = Splitting()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--release", required=True)
@@ -26,7 +27,7 @@ def parse_args():
     parser.add_argument("--split", default="test")
     parser.add_argument("--config", default=None)
     parser.add_argument("--model_path", default=None)
-    parser.add_argument("--backend", default="paddle", choices=["paddle", "paddle-inference", "onnxruntime"])
+    parser.add_argument("--backend", default="paddle", choices=BACKENDS)
     parser.add_argument("--deploy_dir", default=None, help="exported model, for the other backends")
     parser.add_argument("--core-threshold", dest="core_threshold", type=float, default=default.core_threshold)
     parser.add_argument("--min-depth", dest="min_depth", type=float, default=default.min_depth)
@@ -56,8 +57,7 @@ def main() -> int:
     samples = []
     for pair in tqdm([p for p in find_pairs(args.release) if p.image_id in wanted], desc="segmenting"):
         image = load_sem_image(pair.image_path)
-        probability = particle_probability(image, segmenter.run, segmenter.window, segmenter.stride,
-                                           segmenter.channels, segmenter.mean, segmenter.std)
+        probability = particle_probability(image, segmenter.run, segmenter)
         samples.append((image, load_sample(pair).label, probability))
     if args.tune:
         grid = [Splitting(core_threshold=c, min_depth=h, min_area=args.min_area)

@@ -18,7 +18,7 @@ import numpy as np
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
                                                   split_particles)
 from paddleseg_hru2net.datasets.sem_image import read_pixel_size_nm, sample_rows
-from paddleseg_hru2net.inference import BatchRunner, normalise, sliding_window_probabilities
+from paddleseg_hru2net.inference import BatchRunner, WindowFeed, whole_image_probabilities
 from paddleseg_hru2net.io import ImageReadError, read_grey, write_png, write_text
 
 __all__ = ["SEMImage", "ImageResult", "Splitting", "load_sem_image", "particle_probability", "segment",
@@ -102,22 +102,18 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
     return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source)
 
 
-def particle_probability(image: SEMImage, run: BatchRunner, window: Sequence[int],
-                         stride: Sequence[int], channels: int, mean: Sequence[float],
-                         std: Sequence[float]) -> np.ndarray:
-    """Particle probability (float32 ``(H, W)``) of the whole image by blended sliding windows."""
-    max_value = 65535.0 if image.grey.dtype == np.uint16 else 255.0
-    x = normalise(image.grey, channels, mean, std, max_value=max_value)
-    probabilities = sliding_window_probabilities(x, run, window, stride, num_classes=2)
-    return probabilities[1].astype(np.float32)
+def particle_probability(image: SEMImage, run: BatchRunner, feed: WindowFeed) -> np.ndarray:
+    """Particle probability (float32 ``(H, W)``) of the whole image by blended sliding windows.
+
+    ``feed`` is how to feed ``run``: a :class:`~paddleseg_hru2net.deploy.backends.Segmenter` or a
+    :class:`~paddleseg_hru2net.trained.TrainedModel` will do.
+    """
+    return whole_image_probabilities(image.grey, run, feed, num_classes=2)[1].astype(np.float32)
 
 
-def segment(image: SEMImage, run: BatchRunner, window: Sequence[int], stride: Sequence[int],
-            channels: int, mean: Sequence[float], std: Sequence[float],
-            threshold: float = 0.5) -> np.ndarray:
+def segment(image: SEMImage, run: BatchRunner, feed: WindowFeed, threshold: float = 0.5) -> np.ndarray:
     """Particle mask (uint8 0/1) of the whole image: :func:`particle_probability` > threshold."""
-    probability = particle_probability(image, run, window, stride, channels, mean, std)
-    return (probability > threshold).astype(np.uint8)
+    return (particle_probability(image, run, feed) > threshold).astype(np.uint8)
 
 
 def overlay(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -19,12 +19,13 @@ from paddleseg_hru2net.cli.common import UserError, friendly_main
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from paddleseg_hru2net.analysis.workflow import Splitting
+    from paddleseg_hru2net.deploy.backends import BACKENDS
     parser = argparse.ArgumentParser(prog="hru2net analyze", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[1:]))
     parser.add_argument("input", help="an SEM image or a folder of them")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--backend", choices=["paddle", "paddle-inference", "onnxruntime"],
+    parser.add_argument("--backend", choices=BACKENDS,
                         default="paddle", help="how to run the model (default: paddle)")
     parser.add_argument("--config", default=None, help="model config (paddle backend)")
     parser.add_argument("--model_path", "--model", dest="model_path", default=None,
@@ -70,8 +71,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UserError(str(error)) from error
 
     def probability_of(image):
-        return particle_probability(image, segmenter.run, segmenter.window, segmenter.stride,
-                                    segmenter.channels, segmenter.mean, segmenter.std)
+        return particle_probability(image, segmenter.run, segmenter)
 
     outcome = analyze_folder(args.input, args.out, probability_of, args.pixel_size,
                              args.data_bar_rows, splitting)

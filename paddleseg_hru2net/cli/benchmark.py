@@ -123,8 +123,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             rows[name]["latency_s"] = latency[name]["forward"]
         if samples is not None and weight is not None:
-            result = evaluate_whole_images(paddle_runner(model.model), samples, model.window,
-                                           model.stride, model.channels, model.mean, model.std,
+            result = evaluate_whole_images(paddle_runner(model.model), samples, model,
                                            model.num_classes, keep_predictions=True)
             predictions[name] = {k: v[2] for k, v in result.pop("predictions").items()}
             rows[name].update({k: result[k] for k in ("mIoU", "accuracy", "kappa", "dice",
