@@ -37,6 +37,7 @@ COMMANDS = {
     "hru2net": "paddleseg_hru2net.cli.analyze:hru2net",
     "hru2net-benchmark": "paddleseg_hru2net.cli.benchmark:main",
     "hru2net-prepare-tio2": "paddleseg_hru2net.cli.prepare_tio2:main",
+    "hru2net-prepare-generalist": "paddleseg_hru2net.cli.prepare_generalist:main",
 }
 
 setup(

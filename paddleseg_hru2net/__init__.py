@@ -12,7 +12,7 @@ from paddleseg_hru2net import compat as _compat
 
 _compat.apply_all()
 
-from paddleseg_hru2net import datasets, losses, models  # noqa: E402  (registration)
+from paddleseg_hru2net import datasets, losses, models, transforms  # noqa: E402  (registration)
 
 __version__ = "0.1.0"
-__all__ = ["datasets", "losses", "models", "__version__"]
+__all__ = ["datasets", "losses", "models", "transforms", "__version__"]

@@ -10,16 +10,19 @@ before anything is written, and the output folder appears only when it is comple
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from paddleseg_hru2net.datasets.layout import SPLITS, write_lists, write_sample
+from paddleseg_hru2net.datasets.instance_targets import (CONTACT_CLASSES, contact_target,
+                                                         instances_from_mask)
+from paddleseg_hru2net.datasets.layout import (SPLITS, publish_folder, staging_folder, write_lists,
+                                              write_sample)
 from paddleseg_hru2net.datasets.sem_image import sample_rows
 from paddleseg_hru2net.io import ImageReadError, read_grey, write_json
 
@@ -112,6 +115,15 @@ def load_sample(pair: SourcePair, data_bar_rows: Optional[int] = None) -> Sample
                   image.shape[0] - rows)
 
 
+def with_contact_target(sample: Sample) -> Sample:
+    """The sample with its 0/1 label replaced by the three-class contact target."""
+    return dataclasses.replace(sample, label=contact_target(instances_from_mask(sample.label)))
+
+
+TARGETS = {"binary": lambda sample: sample, "contact": with_contact_target}
+CLASS_NAMES = {"binary": {0: "background", 1: "particle"}, "contact": CONTACT_CLASSES}
+
+
 def tile_positions(length: int, tile: int) -> List[int]:
     """Start offsets of tiles that cover ``[0, length)`` with as few tiles as possible.
 
@@ -196,25 +208,12 @@ def paper_protocol_tiles(samples: Sequence[Sample], tile: int, seed: int,
     return out
 
 
-def _fresh_output(out_dir: str, overwrite: bool) -> str:
-    if os.path.exists(out_dir) and not overwrite:
-        raise ReleaseError(f"{out_dir} exists; pass --overwrite to replace it")
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    return tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=parent)
-
-
-def _publish(staging: str, out_dir: str) -> None:
-    if os.path.exists(out_dir):
-        shutil.rmtree(out_dir)
-    os.replace(staging, out_dir)
-
-
 def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: str = "by-image",
                     val_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = 0,
                     data_bar_rows: Optional[int] = None, images_dir: Optional[str] = None,
                     masks_dir: Optional[str] = None, mask_suffix: str = "_m",
-                    overwrite: bool = False, progress: bool = True) -> Dict[str, object]:
+                    overwrite: bool = False, progress: bool = True,
+                    target: str = "binary") -> Dict[str, object]:
     """Prepare the release as PaddleSeg tiles; returns the manifest (also written as JSON).
 
     Args:
@@ -229,6 +228,9 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
         seed: seed of the split and of the paper protocol's crops.
         data_bar_rows: rows to cut at the bottom; None detects the bar in each image.
         overwrite: replace an existing ``out_dir``.
+        target: ``binary`` (0 background, 1 particle: the paper's two classes) or ``contact``
+            (adds class 2 where touching particles meet, derived from the whole mask before
+            tiling: :mod:`paddleseg_hru2net.datasets.instance_targets`).
     """
     from tqdm import tqdm
 
@@ -236,11 +238,13 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
         raise ValueError(f"protocol must be 'by-image' or 'paper', got {protocol!r}")
     if tile < 16:
         raise ValueError(f"tile size {tile} is too small (>= 16)")
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
     pairs = find_pairs(release_root, images_dir, masks_dir, mask_suffix)
-    samples = [load_sample(pair, data_bar_rows)
+    samples = [TARGETS[target](load_sample(pair, data_bar_rows))
                for pair in tqdm(pairs, desc="reading", unit="image", disable=not progress)]
 
-    staging = _fresh_output(out_dir, overwrite)
+    staging = staging_folder(out_dir, overwrite, ReleaseError)
     try:
         lists: Dict[str, List[Tuple[str, str]]] = {split: [] for split in SPLITS}
         foreground = {split: [0, 0] for split in SPLITS}
@@ -265,7 +269,7 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
                                               unit="tile", disable=not progress):
             lists[split].append(write_sample(staging, name, image, label))
             valid = label != IGNORE
-            foreground[split][0] += int((label == 1).sum())
+            foreground[split][0] += int(((label > 0) & valid).sum())
             foreground[split][1] += int(valid.sum())
         write_lists(staging, lists)
         manifest = {
@@ -278,12 +282,13 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
             "data_bar_rows": {s.image_id: s.data_bar_rows for s in samples},
             "options": {"tile": tile, "val_fraction": val_fraction, "test_fraction": test_fraction,
                         "seed": seed, "data_bar_rows": data_bar_rows, "mask_suffix": mask_suffix},
-            "classes": {"0": "background", "1": "particle", "255": "ignore (padding)"},
+            "target": target,
+            "classes": {**{str(k): v for k, v in CLASS_NAMES[target].items()}, "255": "ignore (padding)"},
             "licence": "TiO2 images and masks: CC BY-NC-ND 4.0, Rühle, Krumrey, Hodoroaba (2021), "
                        "Zenodo 4563942. Do not redistribute tiles made from them.",
         }
         write_json(os.path.join(staging, "manifest.json"), manifest)
-        _publish(staging, out_dir)
+        publish_folder(staging, out_dir)
     finally:
         if os.path.exists(staging):
             shutil.rmtree(staging)

@@ -153,17 +153,17 @@ def _add_data_bar(rng: np.random.Generator, image: np.ndarray, rows: int) -> Non
     image[y0:y0 + 2, x0:x0 + int(cols * 0.08)] = 255  # scale bar
 
 
-def generate_sem_image(seed: int, config: SyntheticSEMConfig = SyntheticSEMConfig()
-                       ) -> Tuple[np.ndarray, np.ndarray]:
-    """Draw one synthetic SEM image and its mask.
+def generate_sem_instances(seed: int, config: SyntheticSEMConfig = SyntheticSEMConfig()
+                           ) -> Tuple[np.ndarray, np.ndarray]:
+    """Draw one synthetic SEM image and its particle instance map.
 
     Args:
         seed: the image's seed; the same seed and config give identical arrays.
         config: generator settings (size, particle statistics, noise, data bar).
 
     Returns:
-        ``(image, mask)``: ``image`` uint8 grey ``(H, W)``; ``mask`` uint8 class ids ``(H, W)``,
-        0 background and 1 particle (the data bar, if any, is background).
+        ``(image, instances)``: ``image`` uint8 grey ``(H, W)``; ``instances`` int32 ``(H, W)``,
+        0 background (the data bar, if any, too) and 1..N one id per particle.
     """
     rng = np.random.default_rng(seed)
     sample_rows = config.height - config.data_bar_rows
@@ -182,8 +182,16 @@ def generate_sem_image(seed: int, config: SyntheticSEMConfig = SyntheticSEMConfi
 
     image = np.zeros((config.height, config.width), np.uint8)
     image[:sample_rows] = grey
-    mask = np.zeros((config.height, config.width), np.uint8)
-    mask[:sample_rows] = labels > 0
+    instances = np.zeros((config.height, config.width), np.int32)
+    instances[:sample_rows] = labels
     if config.data_bar_rows:
         _add_data_bar(rng, image, config.data_bar_rows)
-    return image, mask
+    return image, instances
+
+
+def generate_sem_image(seed: int, config: SyntheticSEMConfig = SyntheticSEMConfig()
+                       ) -> Tuple[np.ndarray, np.ndarray]:
+    """:func:`generate_sem_instances` with the instance map reduced to class ids: ``(image,
+    mask)``, ``mask`` uint8 0 background and 1 particle."""
+    image, instances = generate_sem_instances(seed, config)
+    return image, (instances > 0).astype(np.uint8)

@@ -22,7 +22,7 @@ from paddleseg.datasets import Dataset
 
 from paddleseg_hru2net.datasets.labels import LabelError, check_any_foreground, check_label_array
 
-__all__ = ["TiO2SEM", "TiO2SEMRGB", "DatasetListError"]
+__all__ = ["TiO2SEM", "TiO2SEMRGB", "SEMParticleContacts", "DatasetListError"]
 
 LIST_FILES = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
 
@@ -93,3 +93,13 @@ class TiO2SEMRGB(TiO2SEM):
     """:class:`TiO2SEM` read as 3-channel images (grey replicated), for models built for RGB."""
 
     IMG_CHANNELS = 3
+
+
+@manager.DATASETS.add_component
+class SEMParticleContacts(TiO2SEM):
+    """Grey SEM/TEM images with the instance-aware three-class labels of
+    :mod:`paddleseg_hru2net.datasets.instance_targets`: 0 background, 1 particle, 2 contact
+    between touching particles (written by ``hru2net-prepare-tio2 --target contact`` and
+    ``hru2net-prepare-generalist``)."""
+
+    NUM_CLASSES = 3

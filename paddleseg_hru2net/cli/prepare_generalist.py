@@ -1,0 +1,49 @@
+"""``hru2net-prepare-generalist``: TiO2 + EMPS + synthetic images as one three-class training folder.
+
+    hru2net-prepare-tio2 ../shared/data/tio2_sem_ruhle2021 --out data/tio2_contact --target contact
+    hru2net-prepare-generalist --tio2 data/tio2_contact --emps ../shared/data/emps_train \\
+        --synthetic 60 --out data/generalist
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional
+
+from paddleseg_hru2net.cli.common import UserError, friendly_main
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="hru2net-prepare-generalist",
+                                     description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser.add_argument("--out", required=True, help="dataset folder to create")
+    parser.add_argument("--tio2", default=None,
+                        help="a TiO2 folder prepared with hru2net-prepare-tio2 --target contact")
+    parser.add_argument("--emps", default=None, help="the EMPS folder (images/, segmaps/)")
+    parser.add_argument("--synthetic", type=int, default=60, help="synthetic images (default 60)")
+    parser.add_argument("--val_fraction", type=float, default=0.1,
+                        help="share of EMPS and synthetic images held out for val (default 0.1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and images")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    return parser.parse_args(argv)
+
+
+@friendly_main
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    from paddleseg_hru2net.datasets.generalist import GeneralistDataError, prepare_generalist
+    try:
+        manifest = prepare_generalist(args.out, args.tio2, args.emps, args.synthetic,
+                                      args.val_fraction, args.seed, args.overwrite)
+    except (GeneralistDataError, ValueError) as error:
+        raise UserError(str(error)) from error
+    print(json.dumps(manifest["counts"]))
+    print(f"dataset written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Training data for the generalist HRU2-Net†: TiO2 SEM + EMPS (SEM/TEM, many materials) + synthetic.
+
+:func:`prepare_generalist` writes one PaddleSeg folder with three-class contact labels
+(:mod:`paddleseg_hru2net.datasets.instance_targets`) from
+
+* the tiles of a TiO2 folder prepared with ``hru2net-prepare-tio2 --target contact`` (its train
+  and val splits; its test images are never read),
+* the EMPS release of Yildirim & Cole (2021; ``images/<id>.png`` grey content stored as RGB,
+  ``segmaps/<id>.png`` 16-bit instance maps, MIT licence), split by image with a seed,
+* synthetic SEM images of :mod:`paddleseg_hru2net.datasets.synthetic` at varied particle sizes and
+  densities.
+
+Dark-on-bright images come from the ``RandomInvert`` training transform, not from here.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from dataclasses import replace
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from paddleseg_hru2net.datasets.instance_targets import CONTACT_CLASSES, contact_target
+from paddleseg_hru2net.datasets.layout import (SPLITS, publish_folder, staging_folder, write_lists,
+                                              write_sample)
+from paddleseg_hru2net.datasets.prepare import split_by_image
+from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_instances
+from paddleseg_hru2net.io import ImageReadError, read_grey, write_json
+
+__all__ = ["GeneralistDataError", "emps_ids", "read_emps_sample", "prepare_generalist"]
+
+Pair = Tuple[str, str]
+
+
+class GeneralistDataError(ValueError):
+    """An input folder of the generalist data is missing or malformed."""
+
+
+def emps_ids(emps_root: str) -> List[str]:
+    """Image ids of an EMPS folder (``train.csv``, else every ``images/*.png``)."""
+    listing = os.path.join(emps_root, "train.csv")
+    if os.path.isfile(listing):
+        with open(listing) as handle:
+            return [row[0].strip() for row in csv.reader(handle) if row and row[0].strip()]
+    images = os.path.join(emps_root, "images")
+    if not os.path.isdir(images):
+        raise GeneralistDataError(f"{emps_root}: no train.csv and no images/ folder; give the "
+                                  f"EMPS folder (images/, segmaps/)")
+    return sorted(os.path.splitext(n)[0] for n in os.listdir(images) if n.endswith(".png"))
+
+
+def read_emps_sample(emps_root: str, image_id: str) -> Tuple[np.ndarray, np.ndarray]:
+    """``(grey uint8 image, int32 instance map)`` of one EMPS image."""
+    image_path = os.path.join(emps_root, "images", f"{image_id}.png")
+    segmap_path = os.path.join(emps_root, "segmaps", f"{image_id}.png")
+    try:
+        grey = read_grey(image_path)
+        instances = read_grey(segmap_path).astype(np.int32)
+    except ImageReadError as error:
+        raise GeneralistDataError(str(error)) from error
+    if grey.shape != instances.shape:
+        raise GeneralistDataError(f"{segmap_path}: {instances.shape} does not match its image "
+                                  f"{image_path} {grey.shape}")
+    if grey.dtype != np.uint8:
+        grey = np.round(grey / 257.0).astype(np.uint8)
+    return grey, instances
+
+
+def _copy_tio2(tio2_dir: str, staging: str) -> Dict[str, List[Pair]]:
+    """The train and val tiles of a prepared TiO2 contact folder, copied under ``tio2/``."""
+    manifest = os.path.join(tio2_dir, "manifest.json")
+    import json
+    if not os.path.isfile(manifest):
+        raise GeneralistDataError(f"{tio2_dir}: no manifest.json; prepare it with "
+                                  f"hru2net-prepare-tio2 RELEASE --out DIR --target contact")
+    with open(manifest) as handle:
+        if json.load(handle).get("target") != "contact":
+            raise GeneralistDataError(f"{tio2_dir}: prepared without --target contact")
+    copied: Dict[str, List[Pair]] = {}
+    for split in ("train", "val"):
+        with open(os.path.join(tio2_dir, f"{split}.txt")) as handle:
+            pairs = [tuple(line.split()) for line in handle if line.strip()]
+        copied[split] = []
+        for image_rel, label_rel in pairs:
+            new = (f"tio2/{image_rel}", f"tio2/{label_rel}")
+            for source, target in zip((image_rel, label_rel), new):
+                os.makedirs(os.path.dirname(os.path.join(staging, target)), exist_ok=True)
+                shutil.copyfile(os.path.join(tio2_dir, source), os.path.join(staging, target))
+            copied[split].append(new)
+    return copied
+
+
+def _synthetic_config(rng: np.random.Generator) -> SyntheticSEMConfig:
+    """A synthetic image's settings: particle radius 4-24 px, sparse to dense, more or less noise."""
+    return replace(SyntheticSEMConfig(), median_radius=float(rng.uniform(4, 24)),
+                   coverage=float(rng.uniform(0.08, 0.4)),
+                   mean_cluster_size=float(rng.uniform(1, 8)),
+                   photons=float(rng.uniform(20, 120)))
+
+
+def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optional[str],
+                       synthetic: int = 60, val_fraction: float = 0.1, seed: int = 0,
+                       overwrite: bool = False, progress: bool = True) -> Dict[str, object]:
+    """Write the generalist training folder; returns its manifest (also ``manifest.json``).
+
+    Args:
+        out_dir: folder to create.
+        tio2_dir: a TiO2 folder prepared with ``--target contact`` (None to leave TiO2 out).
+        emps_root: the EMPS folder (None to leave EMPS out).
+        synthetic: number of synthetic images (a ``val_fraction`` share goes to val).
+        val_fraction: share of EMPS and synthetic images held out for validation, by image.
+        seed: seed of the EMPS split and of the synthetic images.
+    """
+    from tqdm import tqdm
+
+    if synthetic < 0:
+        raise GeneralistDataError(f"synthetic image count must not be negative, got {synthetic}")
+    if tio2_dir is None and emps_root is None and synthetic == 0:
+        raise GeneralistDataError("nothing to prepare: give a TiO2 folder, an EMPS folder or "
+                                  "synthetic images")
+    staging = staging_folder(out_dir, overwrite, GeneralistDataError)
+    try:
+        lists: Dict[str, List[Pair]] = {split: [] for split in SPLITS}
+        sources: Dict[str, Dict[str, object]] = {}
+        if tio2_dir is not None:
+            for split, pairs in _copy_tio2(tio2_dir, staging).items():
+                lists[split] += pairs
+            sources["tio2"] = {"folder": os.path.abspath(tio2_dir),
+                               "tiles": {s: sum(p[0].startswith("tio2/") for p in lists[s])
+                                         for s in ("train", "val")}}
+        if emps_root is not None:
+            ids = emps_ids(emps_root)
+            split = split_by_image(ids, val_fraction, 0.0, seed)
+            for image_id in tqdm(ids, desc="EMPS", unit="image", disable=not progress):
+                grey, instances = read_emps_sample(emps_root, image_id)
+                part = "val" if image_id in set(split["val"]) else "train"
+                lists[part].append(write_sample(staging, f"emps/{image_id}", grey,
+                                                contact_target(instances)))
+            sources["emps"] = {"folder": os.path.abspath(emps_root), "val_ids": split["val"],
+                               "images": {k: len(v) for k, v in split.items()}}
+        if synthetic:
+            rng = np.random.default_rng(seed)
+            n_val = int(round(synthetic * val_fraction))
+            for index in tqdm(range(synthetic), desc="synthetic", unit="image", disable=not progress):
+                image, instances = generate_sem_instances(seed * 100_000 + index, _synthetic_config(rng))
+                part = "val" if index < n_val else "train"
+                lists[part].append(write_sample(staging, f"synthetic/{index:04d}", image,
+                                                contact_target(instances)))
+            sources["synthetic"] = {"images": {"train": synthetic - n_val, "val": n_val}}
+        write_lists(staging, lists)
+        manifest = {"sources": sources, "counts": {k: len(v) for k, v in lists.items()},
+                    "classes": {**{str(k): v for k, v in CONTACT_CLASSES.items()}, "255": "ignore"},
+                    "options": {"val_fraction": val_fraction, "seed": seed, "synthetic": synthetic},
+                    "target": "contact"}
+        write_json(os.path.join(staging, "manifest.json"), manifest)
+        publish_folder(staging, out_dir)
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging)
+    return manifest
