@@ -8,7 +8,12 @@ PaddleSeg has no plugin entry point, so components register when this package is
 Importing also applies the Paddle 3 compatibility fixes of :mod:`paddleseg_hru2net.compat`, each
 only where the installed PaddleSeg has the defect.
 """
-from paddleseg_hru2net import compat as _compat
+import warnings as _warnings
+
+# Paddle warns at every import that ccache (a compiler cache for custom C++ ops) is missing.
+_warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+
+from paddleseg_hru2net import compat as _compat  # noqa: E402
 
 _compat.apply_all()
 

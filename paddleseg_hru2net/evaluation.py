@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, Iterable, Iterator, Tuple
+from typing import Dict, Iterable, Iterator, Sequence, Tuple, Union
 
 import numpy as np
 
-from paddleseg_hru2net.datasets.prepare import find_pairs, load_sample
-from paddleseg_hru2net.inference import BatchRunner, WindowFeed, whole_image_probabilities
+from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
+from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
 from paddleseg_hru2net.metrics import confusion_matrix, metrics_from_confusion
 
-__all__ = ["split_image_ids", "release_samples", "list_samples", "evaluate_whole_images"]
+__all__ = ["split_image_ids", "release_samples", "list_samples", "predicted_classes",
+           "evaluate_whole_images"]
 
 
 def split_image_ids(manifest_path: str, split: str) -> list:
@@ -41,41 +42,54 @@ def release_samples(release_root: str, image_ids: Iterable[str]) -> Iterator[Tup
         yield pair.image_id, sample.image, sample.label
 
 
-def list_samples(list_path: str) -> Iterator[Tuple[str, np.ndarray, np.ndarray]]:
-    """``(name, grey image, label)`` of each line "image label" of a PaddleSeg list file."""
-    from paddleseg_hru2net.io import read_grey
-    root = os.path.dirname(os.path.abspath(list_path))
-    with open(list_path) as handle:
-        lines = [line.split() for line in handle if line.strip()]
-    for image_rel, label_rel in lines:
-        image = read_grey(os.path.join(root, image_rel))
-        label = read_grey(os.path.join(root, label_rel))
-        yield os.path.splitext(os.path.basename(image_rel))[0], image, label
+def list_samples(pairs: Union[str, Sequence[Tuple[str, str]]]) -> Iterator[Tuple[str, np.ndarray, np.ndarray]]:
+    """``(name, grey image, label)`` of image/label path pairs, or of each line "image label" of
+    a PaddleSeg list file (paths relative to the list's folder)."""
+    from paddleseg_hru2net.files import read_grey, read_label
+    if isinstance(pairs, str):
+        root = os.path.dirname(os.path.abspath(pairs))
+        with open(pairs) as handle:
+            pairs = [tuple(os.path.join(root, p) for p in line.split()) for line in handle if line.strip()]
+    for image_path, label_path in pairs:
+        yield (os.path.splitext(os.path.basename(image_path))[0], read_grey(image_path),
+               read_label(label_path))
 
 
-def evaluate_whole_images(run: BatchRunner, samples: Iterable[Tuple[str, np.ndarray, np.ndarray]],
-                          feed: WindowFeed, num_classes: int = 2, progress: bool = True,
+def predicted_classes(probabilities: np.ndarray, label_classes: int) -> np.ndarray:
+    """Class ids to score against labels of ``label_classes`` classes: the most probable class,
+    or, for 0/1 particle labels and a model with more classes (contacts), particle wherever the
+    background probability is below one half - the particle mask of the analysis."""
+    if label_classes == probabilities.shape[0]:
+        return probabilities.argmax(axis=0).astype(np.uint8)
+    if label_classes == 2:
+        return (particle_probability_of(probabilities) > 0.5).astype(np.uint8)
+    raise ValueError(f"cannot score a {probabilities.shape[0]}-class model against "
+                     f"{label_classes}-class labels")
+
+
+def evaluate_whole_images(segmenter: Segmenter, samples: Iterable[Tuple[str, np.ndarray, np.ndarray]],
+                          label_classes: int = 2, progress: bool = True,
                           keep_predictions: bool = False) -> Dict[str, object]:
-    """Slide ``run`` over each whole image and score it against its label.
+    """Slide ``segmenter`` over each whole image and score it against its label.
 
     Args:
+        segmenter: the model, its window and backend.
         samples: ``(name, grey image, label)`` triples, e.g. :func:`release_samples` or
             :func:`list_samples`.
-        feed: window and input format of ``run`` (a ``Segmenter`` or ``TrainedModel``).
+        label_classes: classes of the labels (2 for particle masks).
 
     Returns the paper's metrics over all pixels of all images, and per image the particle IoU
     (and, with ``keep_predictions``, the images, labels and predicted masks).
     """
     from tqdm import tqdm
 
-    total = np.zeros((num_classes, num_classes), np.int64)
+    total = np.zeros((label_classes, label_classes), np.int64)
     per_image: Dict[str, float] = {}
     kept = {}
     for name, image, label in tqdm(list(samples) if progress else samples,
                                    desc="whole-image evaluation", unit="image", disable=not progress):
-        probabilities = whole_image_probabilities(image, run, feed, num_classes)
-        prediction = probabilities.argmax(axis=0).astype(np.uint8)
-        confusion = confusion_matrix(prediction, label, num_classes)
+        prediction = predicted_classes(segmenter.probabilities(image), label_classes)
+        confusion = confusion_matrix(prediction, label, label_classes)
         total += confusion
         per_image[name] = metrics_from_confusion(confusion).get("particle_iou", float("nan"))
         if keep_predictions:
@@ -83,8 +97,9 @@ def evaluate_whole_images(run: BatchRunner, samples: Iterable[Tuple[str, np.ndar
     result: Dict[str, object] = metrics_from_confusion(total)
     result["per_image_particle_iou"] = per_image
     result["images"] = sorted(per_image)
-    result["window"] = list(feed.window)
-    result["stride"] = list(feed.stride)
+    result["window"] = list(segmenter.feed.window)
+    result["stride"] = list(segmenter.feed.stride)
+    result["backend"] = segmenter.backend
     if keep_predictions:
         result["predictions"] = kept
     return result

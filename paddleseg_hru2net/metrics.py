@@ -53,7 +53,12 @@ def metrics_from_confusion(confusion: np.ndarray) -> Dict[str, object]:
     expected = (predicted * actual).sum() / (total * total) if total else 0.0
     kappa = (accuracy - expected) / (1.0 - expected) if expected < 1.0 else 0.0
     precision = np.divide(true_positive, predicted, out=np.zeros_like(predicted), where=predicted > 0)
-    return _summary(class_iou, accuracy, kappa, precision)
+    result = _summary(class_iou, accuracy, kappa, precision)
+    if len(confusion) > 2:  # particle = every class but background (e.g. particle + contact)
+        particle_both = confusion[1:, 1:].sum()
+        particle_union = total - confusion[0, 0]
+        result["particle_iou"] = float(particle_both / particle_union) if particle_union else 0.0
+    return result
 
 
 def metrics_from_paddleseg(miou: float, accuracy: float, class_iou: np.ndarray,

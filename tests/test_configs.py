@@ -49,7 +49,7 @@ def test_config_trains_one_step(config, synthetic_dataset, tmp_path):
 
 @pytest.mark.tio2
 def test_paper_config_runs_on_prepared_shared_data(tio2_release, tmp_path):
-    from paddleseg_hru2net.datasets.prepare import prepare_dataset
+    from paddleseg_hru2net.datasets.tio2_release import prepare_dataset
     data = tmp_path / "tio2_512"
     prepare_dataset(str(tio2_release), str(data), tile=512, progress=False)
     result = run_tool("tools/train.py", "--config", "configs/hru2net_tio2.yml", "--iters", "2",

@@ -13,7 +13,7 @@ from PIL import Image
 
 import paddleseg_hru2net  # noqa: F401
 from paddleseg_hru2net.datasets import LabelError, TiO2SEM, check_label_array
-from paddleseg_hru2net.datasets.prepare import (RELEASE_IMAGES, RELEASE_MASKS, ReleaseError,
+from paddleseg_hru2net.datasets.tio2_release import (RELEASE_IMAGES, RELEASE_MASKS, ReleaseError,
                                                 find_pairs, load_sample, prepare_dataset,
                                                 tile_positions)
 from paddleseg_hru2net.datasets.sem_image import detect_data_bar, read_pixel_size_nm

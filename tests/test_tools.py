@@ -143,7 +143,7 @@ def test_list_naming_missing_image_is_a_clear_error(tmp_path, synthetic_dataset)
 
 
 def test_predict_and_analyze_default_to_the_shipped_weights(synthetic_dataset, tmp_path):
-    from paddleseg_hru2net.pretrained import shipped_model
+    from paddleseg_hru2net.inference.shipped import shipped_model
     shipped = shipped_model()
     assert shipped is not None, "the package ships HRU2-Net† weights"
     assert Path(shipped.weights).stat().st_size < 10 * 2 ** 20

@@ -32,7 +32,7 @@ def main() -> int:
 
     from paddleseg_hru2net.deploy.backends import make_segmenter
     from paddleseg_hru2net.evaluation import evaluate_whole_images, release_samples, split_image_ids
-    from paddleseg_hru2net.io import write_json
+    from paddleseg_hru2net.files import write_json
 
     segmenter = make_segmenter(args.backend, args.config, args.model_path, args.deploy_dir, args.window)
     samples = release_samples(args.release, split_image_ids(args.manifest, args.split))

@@ -47,10 +47,10 @@ def main() -> int:
 
     from paddleseg_hru2net.analysis.validation import comparison_table, compare_with_manual, score_splittings
     from paddleseg_hru2net.analysis.workflow import Splitting, load_sem_image, particle_probability
-    from paddleseg_hru2net.datasets.prepare import find_pairs, load_sample
+    from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
     from paddleseg_hru2net.deploy.backends import make_segmenter
     from paddleseg_hru2net.evaluation import split_image_ids
-    from paddleseg_hru2net.io import write_text
+    from paddleseg_hru2net.files import write_text
 
     segmenter = make_segmenter(args.backend, args.config, args.model_path, args.deploy_dir)
     wanted = set(split_image_ids(args.manifest, args.split))

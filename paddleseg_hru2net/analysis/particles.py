@@ -13,7 +13,8 @@ from typing import List, Optional
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["split_touching", "split_particles", "drop_small_particles", "feret_diameters", "Particle", "measure_particles"]
+__all__ = ["split_touching", "split_particles", "drop_small_particles", "feret_diameters", "Particle",
+           "PARTICLE_COLUMNS", "particle_columns", "measure_particles"]
 
 
 def _mark_coreless_regions(markers: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -61,14 +62,38 @@ def split_touching(mask: np.ndarray, min_depth: float = 1.5, smoothing: float = 
     distance = ndimage.distance_transform_edt(mask)
     if smoothing > 0:
         distance = ndimage.gaussian_filter(distance, smoothing) * mask
-    cores = h_maxima(distance, min_depth).astype(bool) & mask
-    markers, _ = ndimage.label(cores)
+    markers, _ = ndimage.label(_regionwise_h_maxima(distance, mask, min_depth))
     markers = _mark_coreless_regions(markers, mask)
     return watershed(-distance, markers, mask=mask).astype(np.int32)
 
 
+def _regionwise_h_maxima(distance: np.ndarray, mask: np.ndarray, depth: float) -> np.ndarray:
+    """``skimage.morphology.h_maxima(distance, depth) & mask``, one 4-connected region of
+    ``mask`` at a time.
+
+    Regions are separated by background (distance 0), so each region's maxima depend on it
+    alone; working in each region's bounding box sorts only particle pixels instead of the whole
+    image (about 20x faster on a TiO2 SEM frame).
+    """
+    from skimage.morphology import h_maxima
+
+    regions, _ = ndimage.label(mask)
+    cores = np.zeros(mask.shape, bool)
+    for index, box in enumerate(ndimage.find_objects(regions), start=1):
+        if box is None:
+            continue
+        padded = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in box)
+        inside = regions[padded] == index
+        local = np.where(inside, distance[padded], 0.0)
+        if local.max() < depth:  # no maximum that high: no core (the region gets one later)
+            continue
+        cores[padded] |= h_maxima(local, depth).astype(bool) & inside
+    return cores
+
+
 def split_particles(probability: np.ndarray, threshold: float = 0.5, core_threshold: float = 0.8,
-                    min_depth: float = 0.5, smoothing: float = 1.0) -> np.ndarray:
+                    min_depth: float = 0.5, smoothing: float = 1.0,
+                    interior: Optional[np.ndarray] = None) -> np.ndarray:
     """Label particles from a particle-probability map, splitting touching ones.
 
     A model's mask at ``threshold`` gives each particle its full extent, but touching particles
@@ -80,11 +105,16 @@ def split_particles(probability: np.ndarray, threshold: float = 0.5, core_thresh
     A 0/1 mask (a manual annotation) is a probability map too: cores and mask are then the same
     and this is :func:`split_touching` with ``min_depth``.
 
+    An instance-aware model (a contact class between touching particles) gives ``interior``, the
+    probability of particle *interior*: cores are then found in ``interior > core_threshold``,
+    where the contact lines cut touching particles apart, and they flood over ``-interior``.
+
     Args:
         probability: particle probability ``(H, W)`` in [0, 1] (or a 0/1 mask).
         threshold: a pixel is particle above this.
         core_threshold: stricter threshold for the particle cores.
         min_depth, smoothing: of :func:`split_touching` on the core mask.
+        interior: particle-interior probability ``(H, W)`` of a model with a contact class.
 
     Returns:
         int32 label image: 0 background, 1..N particles.
@@ -98,9 +128,10 @@ def split_particles(probability: np.ndarray, threshold: float = 0.5, core_thresh
     mask = probability > threshold
     if not mask.any():
         return np.zeros(mask.shape, np.int32)
-    markers = split_touching(probability > core_threshold, min_depth, smoothing)
+    cores_of = probability if interior is None else np.asarray(interior, dtype=np.float32)
+    markers = split_touching((cores_of > core_threshold) & mask, min_depth, smoothing)
     markers = _mark_coreless_regions(markers, mask)
-    return watershed(-probability, markers, mask=mask).astype(np.int32)
+    return watershed(-cores_of, markers, mask=mask).astype(np.int32)
 
 
 def drop_small_particles(labels: np.ndarray, min_area: int) -> np.ndarray:
@@ -162,6 +193,25 @@ class Particle:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def as_row(self) -> dict:
+        """The particle as a table row whose column names carry their units (``area_nm2``,
+        ``equivalent_diameter_nm``, ... or ``_px`` when no pixel size is known)."""
+        return {name.format(unit=self.unit): value for name, value in zip(PARTICLE_COLUMNS, (
+            self.label, self.area, self.equivalent_diameter, self.feret_min, self.feret_max,
+            self.aspect_ratio, self.circularity, self.perimeter, self.centroid_row,
+            self.centroid_col, self.touches_border))}
+
+
+#: Column names of :meth:`Particle.as_row`, ``{unit}`` standing for ``nm`` or ``px``.
+PARTICLE_COLUMNS = ("label", "area_{unit}2", "equivalent_diameter_{unit}", "feret_min_{unit}",
+                    "feret_max_{unit}", "aspect_ratio", "circularity", "perimeter_{unit}",
+                    "centroid_row_px", "centroid_col_px", "touches_border")
+
+
+def particle_columns(unit: str) -> List[str]:
+    """:data:`PARTICLE_COLUMNS` for ``unit``."""
+    return [name.format(unit=unit) for name in PARTICLE_COLUMNS]
 
 
 def measure_particles(labels: np.ndarray, pixel_size: Optional[float] = None,

@@ -9,26 +9,27 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
-                                                  split_particles)
+                                                  particle_columns, split_particles)
 from paddleseg_hru2net.datasets.sem_image import read_pixel_size_nm, sample_rows
-from paddleseg_hru2net.inference import BatchRunner, WindowFeed, whole_image_probabilities
-from paddleseg_hru2net.io import ImageReadError, read_grey, write_png, write_text
+from paddleseg_hru2net.files import (ImageReadError, atomic_path, read_grey, write_json, write_png,
+                                     write_text)
+from paddleseg_hru2net.inference.segmenter import particle_probability_of
 
-__all__ = ["SEMImage", "ImageResult", "Splitting", "load_sem_image", "particle_probability", "segment",
-           "overlay", "analyze_image",
-           "write_image_results", "analyze_folder", "IMAGE_SUFFIXES"]
+__all__ = ["SEMImage", "ImageResult", "Splitting", "load_sem_image", "overlay", "analyze_image",
+           "write_image_results", "write_label_tiff", "summary_row", "analyze_folder",
+           "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
-PARTICLE_FIELDS = ["label", "area", "equivalent_diameter", "feret_min", "feret_max",
-                   "aspect_ratio", "circularity", "perimeter", "centroid_row", "centroid_col",
-                   "touches_border", "unit"]
 
 
 @dataclass
@@ -67,9 +68,28 @@ class Splitting:
         if self.min_area < 0:
             raise ValueError(f"min area must not be negative, got {self.min_area}")
 
-    def labels(self, probability: np.ndarray) -> np.ndarray:
-        labels = split_particles(probability, self.threshold, self.core_threshold, self.min_depth)
+    def labels(self, probabilities: np.ndarray) -> np.ndarray:
+        """Particle labels of a particle probability map ``(H, W)`` (or a 0/1 mask), or of a
+        model's class probabilities ``(K, H, W)``: with a contact class (K = 3) the cores come
+        from the particle-interior class."""
+        particle, interior = particle_maps(probabilities)
+        labels = split_particles(particle, self.threshold, self.core_threshold, self.min_depth,
+                                 interior=interior)
         return drop_small_particles(labels, self.min_area) if self.min_area > 0 else labels
+
+    def as_dict(self) -> dict:
+        return {"threshold": self.threshold, "core_threshold": self.core_threshold,
+                "min_depth": self.min_depth, "min_area": self.min_area}
+
+
+def particle_maps(probabilities: np.ndarray) -> tuple:
+    """``(particle probability, interior probability or None)`` of an ``(H, W)`` map or of
+    ``(K, H, W)`` class probabilities (class 0 background, 1 particle, 2 contact if K = 3)."""
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    if probabilities.ndim == 2:
+        return probabilities, None
+    particle = particle_probability_of(probabilities)
+    return particle, (probabilities[1] if probabilities.shape[0] > 2 else None)
 
 
 @dataclass
@@ -80,6 +100,11 @@ class ImageResult:
     particles: List[Particle]
     image: SEMImage
     outputs: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unit(self) -> str:
+        """``nm`` where the pixel size is known, else ``px``."""
+        return "nm" if self.image.pixel_size_nm else "px"
 
 
 def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
@@ -102,20 +127,6 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
     return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source)
 
 
-def particle_probability(image: SEMImage, run: BatchRunner, feed: WindowFeed) -> np.ndarray:
-    """Particle probability (float32 ``(H, W)``) of the whole image by blended sliding windows.
-
-    ``feed`` is how to feed ``run``: a :class:`~paddleseg_hru2net.deploy.backends.Segmenter` or a
-    :class:`~paddleseg_hru2net.trained.TrainedModel` will do.
-    """
-    return whole_image_probabilities(image.grey, run, feed, num_classes=2)[1].astype(np.float32)
-
-
-def segment(image: SEMImage, run: BatchRunner, feed: WindowFeed, threshold: float = 0.5) -> np.ndarray:
-    """Particle mask (uint8 0/1) of the whole image: :func:`particle_probability` > threshold."""
-    return (particle_probability(image, run, feed) > threshold).astype(np.uint8)
-
-
 def overlay(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """RGB overlay: each particle tinted with its own colour, outlines bright."""
     from skimage.segmentation import find_boundaries
@@ -130,11 +141,12 @@ def overlay(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
-def analyze_image(image: SEMImage, probability: np.ndarray,
+def analyze_image(image: SEMImage, probabilities: np.ndarray,
                   splitting: Splitting = Splitting()) -> ImageResult:
-    """Particles of one image from its particle probability map (or a 0/1 mask, e.g. a manual one)."""
-    mask = (np.asarray(probability) > splitting.threshold).astype(np.uint8)
-    labels = splitting.labels(probability)
+    """Particles of one image from a model's class probabilities ``(K, H, W)``, a particle
+    probability map or a 0/1 mask ``(H, W)`` (e.g. a manual one)."""
+    mask = (particle_maps(probabilities)[0] > splitting.threshold).astype(np.uint8)
+    labels = splitting.labels(probabilities)
     return ImageResult(image.path, mask, labels, measure_particles(labels, image.pixel_size_nm),
                        image)
 
@@ -147,66 +159,102 @@ def _csv_text(rows: List[dict], fields: List[str]) -> str:
     return buffer.getvalue()
 
 
-def write_image_results(result: ImageResult, out_dir: str) -> Dict[str, str]:
-    """``<stem>_mask.png`` (0/255), ``<stem>_overlay.png`` and ``<stem>_particles.csv``."""
-    stem = os.path.splitext(os.path.basename(result.path))[0]
+def write_label_tiff(path: str, labels: np.ndarray) -> None:
+    """A label image as a 16-bit TIFF (32-bit beyond 65,535 particles), written atomically:
+    0 background, one id per particle, the ids of the particle table. ImageJ/Fiji and napari
+    open it as a label image."""
+    import tifffile
+    dtype = np.uint16 if labels.max() <= np.iinfo(np.uint16).max else np.uint32
+    with atomic_path(path) as temporary:
+        tifffile.imwrite(str(temporary), labels.astype(dtype), photometric="minisblack")
+
+
+def write_image_results(result: ImageResult, out_dir: str, stem: Optional[str] = None) -> Dict[str, str]:
+    """``<stem>_mask.png`` (0/255), ``<stem>_labels.tif``, ``<stem>_overlay.png`` and
+    ``<stem>_particles.csv`` (columns named with their units)."""
+    stem = stem or os.path.splitext(os.path.basename(result.path))[0]
     paths = {"mask": os.path.join(out_dir, f"{stem}_mask.png"),
+             "labels": os.path.join(out_dir, f"{stem}_labels.tif"),
              "overlay": os.path.join(out_dir, f"{stem}_overlay.png"),
              "particles": os.path.join(out_dir, f"{stem}_particles.csv")}
     write_png(paths["mask"], result.mask * 255)
+    write_label_tiff(paths["labels"], result.labels)
     write_png(paths["overlay"], overlay(result.image.grey, result.labels))
-    write_text(paths["particles"], _csv_text([p.as_dict() for p in result.particles], PARTICLE_FIELDS))
+    write_text(paths["particles"], _csv_text([p.as_row() for p in result.particles],
+                                             particle_columns(result.unit)))
     result.outputs = paths
     return paths
 
 
 def summary_row(result: ImageResult) -> dict:
-    """Per-image summary: counts and diameters of the particles not cut by the border."""
+    """Per-image summary: counts and diameters of the particles not cut by the border. Sizes are
+    given in pixels always and in nanometres where the pixel size is known."""
     whole = [p for p in result.particles if not p.touches_border]
-    diameters = np.array([p.equivalent_diameter for p in whole])
-    unit = result.particles[0].unit if result.particles else ("nm" if result.image.pixel_size_nm else "px")
-    return {
+    to_px = 1.0 / result.image.pixel_size_nm if result.image.pixel_size_nm else 1.0
+    diameters = np.array([p.equivalent_diameter for p in whole], np.float64)
+    row = {
         "image": os.path.basename(result.path),
         "particles": len(result.particles),
         "particles_not_at_border": len(whole),
-        "median_equivalent_diameter": float(np.median(diameters)) if len(diameters) else "",
-        "mean_equivalent_diameter": float(diameters.mean()) if len(diameters) else "",
+    }
+    for unit, scale in (("px", to_px), ("nm", 1.0 if result.unit == "nm" else None)):
+        known = scale is not None and len(diameters) > 0
+        row[f"median_equivalent_diameter_{unit}"] = float(np.median(diameters) * scale) if known else ""
+        row[f"mean_equivalent_diameter_{unit}"] = float(diameters.mean() * scale) if known else ""
+    row.update({
         "particle_area_fraction": float(result.mask.mean()),
-        "unit": unit,
         "pixel_size_nm": result.image.pixel_size_nm or "",
         "pixel_size_source": result.image.pixel_size_source,
         "data_bar_rows": result.image.data_bar_rows,
-    }
+    })
+    return row
 
 
-def plot_size_histogram(results: Sequence[ImageResult], path: str) -> None:
-    """Histogram of equivalent diameters of all particles not cut by the border."""
+def plot_size_histogram(records: Sequence[dict], path: str) -> None:
+    """Histogram of equivalent diameters of the particles not cut by the border, in one unit:
+    nanometres over the images whose pixel size is known (if any), else pixels. Images in the
+    other unit are left out and counted in the title; units are never mixed.
+
+    ``records`` are the per-image records of :func:`image_record`.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from paddleseg_hru2net.io import atomic_path
-    units = {p.unit for r in results for p in r.particles}
-    diameters = [p.equivalent_diameter for r in results for p in r.particles if not p.touches_border]
+    unit = "nm" if any(r["unit"] == "nm" for r in records) else "px"
+    used = [r for r in records if r["unit"] == unit]
+    diameters = [d for r in used for d in r["diameters"]]
     fig, ax = plt.subplots(figsize=(6, 4))
     if diameters:
         ax.hist(diameters, bins=min(40, max(5, len(diameters) // 5)), color="#4a7ebb", edgecolor="white")
         ax.axvline(np.median(diameters), color="black", ls="--", lw=1,
-                   label=f"median {np.median(diameters):.1f}")
+                   label=f"median {np.median(diameters):.1f} {unit}")
         ax.legend()
-    unit = units.pop() if len(units) == 1 else "mixed units"
     ax.set_xlabel(f"equivalent circle diameter ({unit})")
     ax.set_ylabel("particles")
-    ax.set_title(f"{len(diameters)} particles (border-cut ones left out), {len(results)} images")
+    left_out = len(records) - len(used)
+    note = f"; {left_out} image(s) without pixel size left out" if left_out else ""
+    ax.set_title(f"{len(diameters)} particles (border-cut ones left out), {len(used)} images{note}",
+                 fontsize=9)
     with atomic_path(path) as temporary:
         fig.savefig(temporary, dpi=110, bbox_inches="tight", format="png")
     plt.close(fig)
 
 
+def image_record(result: ImageResult) -> dict:
+    """What the run summary needs of one image: its summary row and the diameters (in its unit)
+    of its particles not cut by the border. Saved as ``<stem>_summary.json``, written last, so
+    its presence marks the image as done (``--resume``)."""
+    return {"row": summary_row(result), "unit": result.unit,
+            "diameters": [p.equivalent_diameter for p in result.particles if not p.touches_border]}
+
+
 def list_sem_images(path: str) -> List[str]:
+    """The image, or the images of a folder (not its subfolders), sorted."""
     if os.path.isdir(path):
         found = sorted(os.path.join(path, n) for n in os.listdir(path)
-                       if n.lower().endswith(IMAGE_SUFFIXES) and not n.startswith("."))
+                       if n.lower().endswith(IMAGE_SUFFIXES) and not n.startswith(".")
+                       and os.path.isfile(os.path.join(path, n)))
         if not found:
             raise ImageReadError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
         return found
@@ -215,36 +263,172 @@ def list_sem_images(path: str) -> List[str]:
     return [path]
 
 
-def analyze_folder(path: str, out_dir: str, probability_of: Callable[[SEMImage], np.ndarray],
+def output_stems(paths: Sequence[str]) -> Dict[str, str]:
+    """The stem each image's outputs are named by: its file name without the extension, or with
+    the extension folded in where two images share a stem (``a.png`` and ``a.tif`` give
+    ``a_png`` and ``a_tif``), so no image's outputs overwrite another's."""
+    stems = {p: os.path.splitext(os.path.basename(p))[0] for p in paths}
+    counts: Dict[str, int] = {}
+    for stem in stems.values():
+        counts[stem] = counts.get(stem, 0) + 1
+    return {p: (stem if counts[stem] == 1 else
+                f"{stem}_{os.path.splitext(p)[1].lstrip('.').lower()}")
+            for p, stem in stems.items()}
+
+
+#: Files an analysis run writes: per image (suffixes) and per run.
+IMAGE_OUTPUTS = ("_mask.png", "_labels.tif", "_overlay.png", "_particles.csv", "_summary.json")
+RUN_OUTPUTS = ("summary.csv", "failures.csv", "size_histogram.png", "run.json")
+
+
+def _is_our_output(name: str) -> bool:
+    return name in RUN_OUTPUTS or name.endswith(IMAGE_OUTPUTS)
+
+
+class OutputFolderError(ImageReadError):
+    """The output folder cannot be used as asked (exists as a file, holds an old run, ...)."""
+
+
+def prepare_output_folder(out_dir: str, input_path: str, overwrite: bool = False,
+                          resume: bool = False) -> None:
+    """Check (before any model is loaded) that ``out_dir`` can take this run's results.
+
+    Refuses a file, a folder inside the input folder (the next run would analyse its outputs),
+    an unwritable folder, and a folder holding an earlier run unless ``overwrite`` (its old
+    outputs are removed) or ``resume`` (images already done are kept and skipped).
+    """
+    if overwrite and resume:
+        raise OutputFolderError("--overwrite and --resume exclude each other: start afresh or finish the old run")
+    out_abs = os.path.realpath(out_dir)
+    in_abs = os.path.realpath(input_path)
+    in_folder = in_abs if os.path.isdir(in_abs) else os.path.dirname(in_abs)
+    if os.path.exists(out_abs) and not os.path.isdir(out_abs):
+        raise OutputFolderError(f"--out {out_dir} is a file; give a folder for the results")
+    if out_abs == in_folder or (os.path.isdir(in_abs) and out_abs.startswith(in_folder + os.sep)):
+        raise OutputFolderError(f"--out {out_dir} is inside the input folder {input_path}; the next run "
+                                f"would analyse its own outputs - choose a folder outside it")
+    try:
+        os.makedirs(out_abs, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out_abs, prefix=".write-test-", delete=True)
+        probe.write(b"x" * 4096)
+        probe.flush()
+        probe.close()
+    except OSError as error:
+        raise OutputFolderError(f"--out {out_dir} cannot be written ({error.strerror}); choose "
+                                f"another folder") from error
+    old = [n for n in os.listdir(out_abs) if _is_our_output(n)]
+    if old and not (overwrite or resume):
+        raise OutputFolderError(f"--out {out_dir} holds the results of an earlier run ({len(old)} files); "
+                                f"pass --resume to finish it or --overwrite to replace it")
+    others = [n for n in os.listdir(out_abs) if not _is_our_output(n) and not n.startswith(".")]
+    if others and not resume and not old:
+        raise OutputFolderError(f"--out {out_dir} is not empty ({others[0]}, ...); give a new or empty folder")
+    if overwrite:
+        for name in old:
+            os.remove(os.path.join(out_abs, name))
+
+
+def _done_record(out_dir: str, stem: str) -> Optional[dict]:
+    """The record of an image a previous run finished (all its files there), else None."""
+    if not all(os.path.isfile(os.path.join(out_dir, stem + suffix)) for suffix in IMAGE_OUTPUTS):
+        return None
+    try:
+        with open(os.path.join(out_dir, f"{stem}_summary.json")) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def _run_settings_match(out_dir: str, settings: dict) -> None:
+    path = os.path.join(out_dir, "run.json")
+    if not os.path.isfile(path):
+        return
+    with open(path) as handle:
+        old = json.load(handle)
+    changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+    if changed:
+        raise OutputFolderError(f"--resume: {path} was made with other settings ({', '.join(changed)}); "
+                                f"use the same options, or --overwrite to start afresh")
+
+
+def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage], np.ndarray],
                    pixel_size_nm: Optional[float] = None, data_bar_rows: Optional[int] = None,
-                   splitting: Splitting = Splitting(), progress: bool = True) -> Dict[str, object]:
-    """Analyse one image or every image of a folder; returns results and failures.
+                   splitting: Splitting = Splitting(), progress: bool = True, resume: bool = False,
+                   settings: Optional[dict] = None) -> Dict[str, object]:
+    """Analyse one image or every image of a folder into ``out_dir`` (checked beforehand by
+    :func:`prepare_output_folder`); returns records, summary rows and failures.
 
-    ``probability_of`` maps an :class:`SEMImage` to its particle probability map (a 0/1 mask will
-    do too).
-
-    An image that cannot be read or analysed is reported in ``failures`` (and ``failures.csv``)
-    and skipped; the others go on.
+    ``probabilities_of`` maps an :class:`SEMImage` to its class probabilities (or a particle
+    probability map, or a 0/1 mask). An image that cannot be read, analysed or written is
+    reported in ``failures`` (and ``failures.csv``) and skipped; the others go on. Ctrl-C stops
+    after the current image's files are either complete or absent; the summary of the images
+    done is written and ``interrupted`` is set: the same call with ``resume`` finishes the rest.
     """
     from tqdm import tqdm
 
     images = list_sem_images(path)
-    os.makedirs(out_dir, exist_ok=True)
-    results: List[ImageResult] = []
+    stems = output_stems(images)
+    settings = dict(settings or {}, splitting=splitting.as_dict(), pixel_size_nm=pixel_size_nm,
+                    data_bar_rows=data_bar_rows)
+    if resume:
+        _run_settings_match(out_dir, settings)
+    write_json(os.path.join(out_dir, "run.json"), settings)
+    records: Dict[str, dict] = {}
     failures: List[dict] = []
-    for image_path in tqdm(images, desc="analysing", unit="image", disable=not progress):
-        try:
-            image = load_sem_image(image_path, pixel_size_nm, data_bar_rows)
-            result = analyze_image(image, probability_of(image), splitting)
-            write_image_results(result, out_dir)
-            results.append(result)
-        except (ImageReadError, ValueError, OSError) as error:
-            failures.append({"image": image_path, "error": str(error)})
-            tqdm.write(f"skipped {image_path}: {error}")
-    rows = [summary_row(r) for r in results]
+    interrupted = False
+    todo = []
+    for image_path in images:
+        done = _done_record(out_dir, stems[image_path]) if resume else None
+        if done is not None:
+            records[image_path] = done
+        else:
+            todo.append(image_path)
+    if resume and records:
+        print(f"resuming: {len(records)} image(s) done earlier, {len(todo)} to go", file=sys.stderr)
+    bar = tqdm(todo, desc="analysing", unit="image", disable=not progress)
+    try:
+        for image_path in bar:
+            stem = stems[image_path]
+            try:
+                image = load_sem_image(image_path, pixel_size_nm, data_bar_rows)
+                result = analyze_image(image, probabilities_of(image), splitting)
+                write_image_results(result, out_dir, stem)
+                record = image_record(result)
+                write_json(os.path.join(out_dir, f"{stem}_summary.json"), record)
+                records[image_path] = record
+            except (ImageReadError, ValueError) as error:
+                failures.append({"image": image_path, "error": str(error)})
+                tqdm.write(f"skipped {image_path}: {error}")
+            except OSError as error:
+                failures.append({"image": image_path,
+                                 "error": f"cannot write its results to {out_dir}: {error.strerror or error}"})
+                tqdm.write(f"failed {image_path}: cannot write its results ({error.strerror or error})")
+    except KeyboardInterrupt:
+        interrupted = True
+        bar.close()
+    ordered = [records[p] for p in images if p in records]
+    rows = [r["row"] for r in ordered]
+    _write_run_files(out_dir, ordered, rows, failures)
+    return {"records": ordered, "summary": rows, "failures": failures, "interrupted": interrupted,
+            "images": len(images)}
+
+
+def _write_run_files(out_dir: str, records: List[dict], rows: List[dict], failures: List[dict]) -> None:
+    """``summary.csv``, ``size_histogram.png`` and ``failures.csv`` (removed when nothing failed)."""
     if rows:
-        write_text(os.path.join(out_dir, "summary.csv"), _csv_text(rows, list(rows[0])))
-        plot_size_histogram(results, os.path.join(out_dir, "size_histogram.png"))
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        write_text(os.path.join(out_dir, "summary.csv"), _csv_text(rows, columns))
+        plot_size_histogram(records, os.path.join(out_dir, "size_histogram.png"))
+    failures_path = os.path.join(out_dir, "failures.csv")
     if failures:
-        write_text(os.path.join(out_dir, "failures.csv"), _csv_text(failures, ["image", "error"]))
-    return {"results": results, "summary": rows, "failures": failures}
+        write_text(failures_path, _csv_text(failures, ["image", "error"]))
+    elif os.path.isfile(failures_path):
+        os.remove(failures_path)
+
+
+def splitting_for(source) -> Splitting:
+    """The splitting settings stored with a model (``splitting`` in its run record, chosen on
+    validation images), else the defaults of :class:`Splitting`."""
+    from paddleseg_hru2net.run_records import read_run_record
+    stored = read_run_record(source.weights).get("splitting") if source.weights else None
+    return Splitting(**stored) if stored else Splitting()

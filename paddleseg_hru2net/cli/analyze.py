@@ -1,91 +1,113 @@
-"""``hru2net analyze``: SEM images in; particle masks, overlays and statistics in nanometres out.
+"""``hru2net analyze``: microscope images in; particle masks, labels, overlays and sizes in nanometres out.
 
-    hru2net analyze IMAGE_OR_FOLDER --out results/            # shipped HRU2-Net† weights
+    hru2net analyze IMAGE_OR_FOLDER --out results/            # shipped model, fastest backend
     hru2net analyze images/ --out r/ --config C --model_path W --pixel-size 7.34
-    hru2net analyze images/ --out r/ --backend onnxruntime --deploy_dir output/inference_model
+    hru2net analyze images/ --out r/ --backend paddle         # Paddle dynamic (GPU if built with CUDA)
+    hru2net analyze images/ --out r/ --resume                 # finish an interrupted run
 
-Per image: <name>_mask.png, <name>_overlay.png, <name>_particles.csv (area, equivalent diameter,
-Feret min/max, aspect ratio, circularity, touches-border flag). Per run: summary.csv,
-size_histogram.png, and failures.csv if some image could not be analysed (exit code 1 then).
+Per image: <name>_mask.png, <name>_labels.tif (16-bit, one id per particle, the CSV's ids),
+<name>_overlay.png, <name>_particles.csv (columns named with their units). Per run: summary.csv,
+size_histogram.png, run.json, and failures.csv if some image failed (exit code 1 then).
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, friendly_main
+from paddleseg_hru2net.cli.common import UserError, friendly_main, positive_pair
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    from paddleseg_hru2net.analysis.workflow import Splitting
-    from paddleseg_hru2net.deploy.backends import BACKENDS
+    from paddleseg_hru2net.inference.backends import backend_names
     parser = argparse.ArgumentParser(prog="hru2net analyze", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[1:]))
-    parser.add_argument("input", help="an SEM image or a folder of them")
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--backend", choices=BACKENDS,
-                        default="paddle", help="how to run the model (default: paddle)")
-    parser.add_argument("--config", default=None, help="model config (paddle backend)")
-    parser.add_argument("--model_path", "--model", dest="model_path", default=None,
-                        help="weights (paddle backend; default: shipped HRU2-Net†)")
-    parser.add_argument("--deploy_dir", default=None, help="exported model (other backends)")
+    parser.add_argument("input", help="an image or a folder of them")
+    parser.add_argument("--out", required=True, help="output folder (new or empty; see --resume, --overwrite)")
+    parser.add_argument("--backend", choices=backend_names(), default=None,
+                        help="how to run the model (default: the fastest installed, "
+                             f"in this order: {', '.join(backend_names())})")
+    parser.add_argument("--model", default=None,
+                        help="a shipped model by name (default: the shipped HRU2-Net†)")
+    parser.add_argument("--config", default=None, help="model config, with --model_path")
+    parser.add_argument("--model_path", default=None, help="trained weights (.pdparams)")
+    parser.add_argument("--deploy_dir", default=None, help="an exported model (hru2net-export --output_op none)")
     parser.add_argument("--pixel-size", "--pixel_size", dest="pixel_size", type=float, default=None,
                         help="nm per pixel where the image has no metadata")
     parser.add_argument("--data-bar-rows", "--data_bar_rows", dest="data_bar_rows", type=int,
                         default=None, help="rows of data bar to cut (default: detect)")
     parser.add_argument("--window", nargs=2, type=int, default=None, metavar=("H", "W"),
-                        help="sliding window (default: the training crop size)")
-    default = Splitting()
-    parser.add_argument("--threshold", type=float, default=default.threshold,
-                        help=f"particle probability above which a pixel is particle (default {default.threshold})")
-    parser.add_argument("--core-threshold", dest="core_threshold", type=float,
-                        default=default.core_threshold,
-                        help="stricter probability for particle cores, where gaps between touching "
-                             f"particles open up (default {default.core_threshold})")
-    parser.add_argument("--min-depth", dest="min_depth", type=float, default=default.min_depth,
-                        help="watershed: how much deeper (px) than a neck a particle core must be "
-                             f"(default {default.min_depth})")
-    parser.add_argument("--min-area", dest="min_area", type=int, default=default.min_area,
-                        help="leave particles smaller than this many pixels out of the tables "
-                             f"(default {default.min_area}: keep all)")
+                        help="sliding window (default: the one stored with the model)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="particle probability above which a pixel is particle")
+    parser.add_argument("--core-threshold", dest="core_threshold", type=float, default=None,
+                        help="stricter probability for particle cores, where touching particles part")
+    parser.add_argument("--min-depth", dest="min_depth", type=float, default=None,
+                        help="watershed: how much deeper (px) than a neck a particle core must be")
+    parser.add_argument("--min-area", dest="min_area", type=int, default=None,
+                        help="leave particles smaller than this many pixels out of the tables")
+    parser.add_argument("--resume", action="store_true",
+                        help="finish an interrupted run in --out: images already done are kept")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the results of an earlier run in --out")
     return parser.parse_args(argv)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    positive_pair(args.window, "--window")
+    if args.pixel_size is not None and not (math.isfinite(args.pixel_size) and args.pixel_size > 0):
+        raise UserError(f"--pixel-size must be a positive number of nanometres, got {args.pixel_size}")
+    if args.data_bar_rows is not None and args.data_bar_rows < 0:
+        raise UserError(f"--data-bar-rows must be 0 or more, got {args.data_bar_rows}")
+
+
+def _splitting(args: argparse.Namespace, source):
+    from paddleseg_hru2net.analysis.workflow import Splitting, splitting_for
+    chosen = {k: getattr(args, k) for k in ("threshold", "core_threshold", "min_depth", "min_area")
+              if getattr(args, k) is not None}
+    try:
+        return Splitting(**{**splitting_for(source).as_dict(), **chosen})
+    except (TypeError, ValueError) as error:
+        raise UserError(str(error)) from error
+
+
+def _report(outcome: dict, out_dir: str) -> int:
+    for row in outcome["summary"]:
+        unit = "nm" if row["median_equivalent_diameter_nm"] != "" else "px"
+        size = row[f"median_equivalent_diameter_{unit}"]
+        size_text = f"{size:.1f} {unit}" if size != "" else "-"
+        print(f"{row['image']}: {row['particles']} particles, median diameter {size_text} "
+              f"(pixel size: {row['pixel_size_source']})")
+    print(f"results in {out_dir}")
+    if outcome["interrupted"]:
+        print(f"interrupted after {len(outcome['records'])} of {outcome['images']} images; the "
+              f"summary covers those. Run the same command with --resume to finish.", file=sys.stderr)
+        return 130
+    if outcome["failures"]:
+        print(f"{len(outcome['failures'])} image(s) failed; see {out_dir}/failures.csv", file=sys.stderr)
+        return 1
+    return 0
 
 
 @friendly_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from paddleseg_hru2net.analysis.workflow import Splitting, analyze_folder, particle_probability
-    from paddleseg_hru2net.deploy.backends import make_segmenter
+    _check_numbers(args)
+    from paddleseg_hru2net.analysis.workflow import analyze_folder, list_sem_images, prepare_output_folder
+    from paddleseg_hru2net.inference import load_segmenter, resolve_source
 
-    try:
-        segmenter = make_segmenter(args.backend, args.config, args.model_path, args.deploy_dir,
-                                   args.window)
-    except (ValueError, FileNotFoundError) as error:
-        raise UserError(str(error)) from error
-
-    try:
-        splitting = Splitting(args.threshold, args.core_threshold, args.min_depth, args.min_area)
-    except ValueError as error:
-        raise UserError(str(error)) from error
-
-    def probability_of(image):
-        return particle_probability(image, segmenter.run, segmenter)
-
-    outcome = analyze_folder(args.input, args.out, probability_of, args.pixel_size,
-                             args.data_bar_rows, splitting)
-    for row in outcome["summary"]:
-        size = row["median_equivalent_diameter"]
-        size_text = f"{size:.1f} {row['unit']}" if size != "" else "—"
-        print(f"{row['image']}: {row['particles']} particles, median diameter {size_text} "
-              f"(pixel size: {row['pixel_size_source']})")
-    print(f"results in {args.out}")
-    if outcome["failures"]:
-        print(f"{len(outcome['failures'])} image(s) failed; see {args.out}/failures.csv",
-              file=sys.stderr)
-        return 1
-    return 0
+    list_sem_images(args.input)
+    prepare_output_folder(args.out, args.input, overwrite=args.overwrite, resume=args.resume)
+    source = resolve_source(args.config, args.model_path, exported=args.deploy_dir, model=args.model)
+    splitting = _splitting(args, source)
+    segmenter = load_segmenter(source, args.backend, args.window)
+    settings = {"model": source.describe(), "window": list(segmenter.feed.window)}
+    outcome = analyze_folder(args.input, args.out, lambda image: segmenter.probabilities(image.grey),
+                             args.pixel_size, args.data_bar_rows, splitting, resume=args.resume,
+                             settings=settings)
+    return _report(outcome, args.out)
 
 
 def hru2net(argv: Optional[List[str]] = None) -> int:

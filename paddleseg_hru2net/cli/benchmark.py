@@ -46,7 +46,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def _training_record(weights: Optional[str]) -> Dict[str, object]:
     """Loss curve and wall-clock training time from the run's train.log, if there is one."""
-    from paddleseg_hru2net.report import parse_train_log
+    from paddleseg_hru2net.figures import parse_train_log
     if not weights:
         return {}
     folder = os.path.dirname(os.path.abspath(weights))
@@ -92,8 +92,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                              markdown_table)
     from paddleseg_hru2net.evaluation import evaluate_whole_images
     from paddleseg_hru2net.inference import paddle_runner
-    from paddleseg_hru2net.io import write_json, write_text
-    from paddleseg_hru2net.report import plot_loss_curves, plot_prediction_grid
+    from paddleseg_hru2net.files import write_json, write_text
+    from paddleseg_hru2net.figures import plot_loss_curves, plot_prediction_grid
     from paddleseg_hru2net.trained import load_trained
 
     paddle.set_device("cpu")

@@ -2,7 +2,8 @@
 
 Flags are those of PaddleSeg's ``tools/export.py``. Writes the static program (``model.json``
 on Paddle 3's PIR, ``model.pdmodel`` before), ``model.pdiparams`` and a ``deploy.yaml`` that
-names the files actually written.
+names the files actually written and records how to feed the model (window, normalisation,
+classes). ``hru2net analyze`` needs no manual export: it builds and caches one itself.
 """
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import sys
 from typing import List, Optional
 
 from paddleseg_hru2net.cli.common import (UserError, add_model_arguments, add_opts_argument,
-                                          friendly_main, load_model_from_args)
-from paddleseg_hru2net.training import read_run_record
+                                          friendly_main, network_from_args)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -36,14 +36,16 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from paddleseg_hru2net.deploy.export import export_static
 
-    if args.input_shape is not None and len(args.input_shape) != 4:
-        raise UserError(f"--input_shape takes 4 numbers N C H W, got {args.input_shape}")
+    if args.input_shape is not None and (len(args.input_shape) != 4 or min(args.input_shape) < -1
+                                         or 0 in args.input_shape):
+        raise UserError(f"--input_shape takes 4 numbers N C H W (-1 for any), got {args.input_shape}")
     paddle.set_device("cpu")
-    loaded = load_model_from_args(args)
-    record = read_run_record(loaded.model_path)
-    extra = {"train_crop_size": record["train_crop_size"]} if record.get("train_crop_size") else {}
-    written = export_static(loaded.model, args.save_dir, loaded.channels, args.input_shape,
-                            args.output_op, transforms=loaded.config.val_dataset_cfg.get("transforms"),
+    network = network_from_args(args)
+    extra = {"feed": network.feed.as_dict(), "model_type": network.name}
+    if network.record.get("train_crop_size"):
+        extra["train_crop_size"] = network.record["train_crop_size"]
+    written = export_static(network.layer, args.save_dir, network.feed.channels, args.input_shape,
+                            args.output_op, transforms=network.config.val_dataset_cfg.get("transforms"),
                             extra=extra)
     if args.onnx:
         from paddleseg_hru2net.deploy.onnx import export_onnx

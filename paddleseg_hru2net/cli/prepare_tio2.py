@@ -11,7 +11,7 @@ import sys
 from typing import List, Optional
 
 from paddleseg_hru2net.cli.common import UserError, friendly_main
-from paddleseg_hru2net.datasets.prepare import ReleaseError, prepare_dataset
+from paddleseg_hru2net.datasets.tio2_release import ReleaseError, prepare_dataset
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -11,9 +11,9 @@ import os
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import (UserError, add_device_argument, build, friendly_main,
-                                          load_config, set_device)
-from paddleseg_hru2net.training import TeeStream, training_metadata, write_run_record
+from paddleseg_hru2net.cli.common import UserError, add_device_argument, friendly_main, set_device
+from paddleseg_hru2net.inference.paddle_model import build, load_config
+from paddleseg_hru2net.run_records import TeeStream, training_metadata, write_run_record
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -25,16 +25,17 @@ import numpy as np
 from paddleseg_hru2net.datasets.instance_targets import CONTACT_CLASSES, contact_target
 from paddleseg_hru2net.datasets.layout import (SPLITS, publish_folder, staging_folder, write_lists,
                                               write_sample)
-from paddleseg_hru2net.datasets.prepare import split_by_image
+from paddleseg_hru2net.datasets.tio2_release import split_by_image
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_instances
-from paddleseg_hru2net.io import ImageReadError, read_grey, write_json
+from paddleseg_hru2net.errors import InputError
+from paddleseg_hru2net.files import ImageReadError, read_grey, write_json
 
 __all__ = ["GeneralistDataError", "emps_ids", "read_emps_sample", "prepare_generalist"]
 
 Pair = Tuple[str, str]
 
 
-class GeneralistDataError(ValueError):
+class GeneralistDataError(InputError):
     """An input folder of the generalist data is missing or malformed."""
 
 

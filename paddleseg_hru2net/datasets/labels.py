@@ -10,10 +10,12 @@ from typing import Iterable
 
 import numpy as np
 
+from paddleseg_hru2net.errors import InputError
+
 __all__ = ["LabelError", "check_label_array", "is_edge_padding"]
 
 
-class LabelError(ValueError):
+class LabelError(InputError):
     """A label file holds something other than class ids (and edge padding marked ignore)."""
 
 

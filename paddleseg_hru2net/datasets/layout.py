@@ -8,7 +8,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from paddleseg_hru2net.io import write_png, write_text
+from paddleseg_hru2net.files import write_png, write_text
 
 __all__ = ["write_sample", "write_lists", "staging_folder", "publish_folder", "SPLITS"]
 

@@ -20,6 +20,7 @@ from PIL import Image
 from paddleseg.cvlibs import manager
 from paddleseg.datasets import Dataset
 
+from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.datasets.labels import LabelError, check_any_foreground, check_label_array
 
 __all__ = ["TiO2SEM", "TiO2SEMRGB", "SEMParticleContacts", "DatasetListError"]
@@ -27,7 +28,7 @@ __all__ = ["TiO2SEM", "TiO2SEMRGB", "SEMParticleContacts", "DatasetListError"]
 LIST_FILES = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
 
 
-class DatasetListError(FileNotFoundError):
+class DatasetListError(InputError, FileNotFoundError):
     """A list file is missing or names a file that does not exist."""
 
 

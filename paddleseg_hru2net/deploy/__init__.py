@@ -1,5 +1,3 @@
-"""The deployment path: static-graph export and the inference backends that run it."""
-from paddleseg_hru2net.deploy.export import InferenceHead, export_static, read_deploy_config
-from paddleseg_hru2net.deploy.predictor import PaddleInferencePredictor
-
-__all__ = ["InferenceHead", "export_static", "read_deploy_config", "PaddleInferencePredictor"]
+"""The deployment path: static-graph export (:mod:`.export`, :mod:`.onnx`) and reading an
+exported folder (:mod:`.deploy_config`). Import the modules themselves; this package imports
+nothing, so reading a ``deploy.yaml`` does not load Paddle."""

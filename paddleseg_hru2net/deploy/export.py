@@ -16,9 +16,9 @@ import paddle
 import paddle.nn as nn
 import yaml
 
-from paddleseg_hru2net.io import write_text
+from paddleseg_hru2net.files import write_text
 
-__all__ = ["InferenceHead", "export_static", "read_deploy_config", "OUTPUT_OPS"]
+__all__ = ["InferenceHead", "export_static", "export_for_inference", "OUTPUT_OPS"]
 
 OUTPUT_OPS = ("argmax", "softmax", "none")
 MODEL_PREFIX = "model"
@@ -103,16 +103,17 @@ def export_static(model: nn.Layer, save_dir: str, in_channels: int,
             "params": os.path.join(save_dir, deploy["params"]), "deploy": deploy_path}
 
 
-def read_deploy_config(deploy_dir: str) -> Dict[str, object]:
-    """The ``Deploy`` section of ``deploy_dir/deploy.yaml``, with clear errors."""
-    path = os.path.join(deploy_dir, "deploy.yaml")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} not found: export a model first (hru2net-export)")
-    with open(path) as handle:
-        deploy = (yaml.safe_load(handle) or {}).get("Deploy")
-    if not deploy:
-        raise ValueError(f"{path} has no Deploy section")
-    for key in ("model", "params"):
-        if not os.path.isfile(os.path.join(deploy_dir, deploy[key])):
-            raise FileNotFoundError(f"{path} names {deploy[key]}, which is not in {deploy_dir}")
-    return deploy
+def export_for_inference(network, save_dir: str, onnx: bool = False) -> Dict[str, str]:
+    """Export a :class:`~paddleseg_hru2net.inference.paddle_model.PaddleNetwork` for the
+    backends: raw class scores (``output_op: none``, windows are blended as scores), any batch
+    and size, and its :class:`~paddleseg_hru2net.inference.feed.Feed` in ``deploy.yaml``; with
+    ``onnx`` also ``model.onnx``."""
+    written = export_static(network.layer, save_dir, network.feed.channels, output_op="none",
+                            transforms=network.config.val_dataset_cfg.get("transforms"),
+                            extra={"feed": network.feed.as_dict(), "model_type": network.name,
+                                   **({"train_crop_size": network.record["train_crop_size"]}
+                                      if network.record.get("train_crop_size") else {})})
+    if onnx:
+        from paddleseg_hru2net.deploy.onnx import export_onnx
+        written["onnx"] = export_onnx(save_dir)
+    return written

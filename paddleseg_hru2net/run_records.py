@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, TextIO
 
 import yaml
 
-from paddleseg_hru2net.io import write_json, write_text
+from paddleseg_hru2net.files import write_json, write_text
 
 __all__ = ["TeeStream", "crop_size_of", "training_metadata", "write_run_record", "read_run_record"]
 
@@ -47,6 +47,12 @@ def crop_size_of(transforms_cfg: list) -> Optional[list]:
     return None
 
 
+def _inference_window(config) -> Optional[list]:
+    size = config.test_config.get("crop_size") if config.test_config.get("is_slide") else None
+    size = size or crop_size_of(config.train_dataset_cfg.get("transforms"))
+    return [int(size[1]), int(size[0])] if size else None
+
+
 def training_metadata(config, builder) -> Dict[str, Any]:
     """What inference needs to know about the training run: model, channels, crop size."""
     train_cfg = config.train_dataset_cfg
@@ -56,6 +62,8 @@ def training_metadata(config, builder) -> Dict[str, Any]:
         "num_classes": model_cfg.get("num_classes", getattr(builder.train_dataset_class, "NUM_CLASSES", None)),
         "in_channels": model_cfg.get("in_channels", getattr(builder.train_dataset_class, "IMG_CHANNELS", 3)),
         "train_crop_size": crop_size_of(train_cfg.get("transforms")),
+        # the (height, width) inference slides: the config's evaluation window, else the crop
+        "window": _inference_window(config),
         "dataset": train_cfg.get("type"),
         "dataset_root": train_cfg.get("dataset_root"),
         "iters": config.iters,
@@ -69,13 +77,27 @@ def write_run_record(save_dir: str, config, metadata: Dict[str, Any]) -> None:
     write_json(os.path.join(save_dir, META_FILE), metadata)
 
 
-def read_run_record(weights_path: str) -> Dict[str, Any]:
-    """The ``train_meta.json`` of the run a weights file belongs to ({} if there is none)."""
-    import json
+def record_path(weights_path: Optional[str]) -> Optional[str]:
+    """The ``train_meta.json`` of the run a weights file belongs to (beside it or one folder up)."""
+    if not weights_path:
+        return None
     folder = os.path.dirname(os.path.abspath(weights_path))
     for candidate in (folder, os.path.dirname(folder)):
         path = os.path.join(candidate, META_FILE)
         if os.path.isfile(path):
-            with open(path) as handle:
-                return json.load(handle)
-    return {}
+            return path
+    return None
+
+
+def read_run_record(weights_path: Optional[str]) -> Dict[str, Any]:
+    """The ``train_meta.json`` of the run a weights file belongs to ({} if there is none)."""
+    import json
+    path = record_path(weights_path)
+    if path is None:
+        return {}
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as error:
+        from paddleseg_hru2net.errors import InputError
+        raise InputError(f"{path}: unreadable run record ({error}); fix or delete it") from error

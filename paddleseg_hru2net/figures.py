@@ -34,7 +34,7 @@ def _pyplot():
 
 def plot_loss_curves(curves: Mapping[str, Tuple[np.ndarray, np.ndarray]], path: str) -> None:
     """One line per model: training loss against iteration."""
-    from paddleseg_hru2net.io import atomic_path
+    from paddleseg_hru2net.files import atomic_path
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, (iterations, losses) in curves.items():
@@ -82,7 +82,7 @@ def plot_prediction_grid(images: Sequence[Tuple[str, np.ndarray, np.ndarray]],
         images: ``(name, grey image, label)`` per row.
         predictions: ``{model: {image name: predicted mask}}``.
     """
-    from paddleseg_hru2net.io import atomic_path
+    from paddleseg_hru2net.files import atomic_path
     plt = _pyplot()
     models: List[str] = list(predictions)
     rows, cols = len(images), 2 + len(models)

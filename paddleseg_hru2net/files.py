@@ -3,20 +3,24 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Union
+from typing import IO, Iterator, Union
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ImageReadError", "read_grey", "atomic_path", "write_png", "write_text", "write_json"]
+from paddleseg_hru2net.errors import InputError
+
+__all__ = ["ImageReadError", "read_grey", "read_label", "atomic_path", "write_png", "write_text",
+           "write_json", "captured_output"]
 
 PathLike = Union[str, os.PathLike]
 
 
-class ImageReadError(ValueError):
+class ImageReadError(InputError):
     """An image file is missing, unreadable or of an unsupported kind."""
 
 
@@ -42,6 +46,19 @@ def read_grey(path: PathLike) -> np.ndarray:
             return np.asarray(image.convert("L"))
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise ImageReadError(f"{path}: cannot read image ({error})") from error
+
+
+def read_label(path: PathLike) -> np.ndarray:
+    """A label image's raw values (class ids; a palette PNG's indices, as PaddleSeg reads them)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image)
+    except (FileNotFoundError, UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise ImageReadError(f"{path}: cannot read label image ({error})") from error
+    if array.ndim != 2:
+        raise ImageReadError(f"{path}: a label must be a single-channel image of class ids")
+    return array
 
 
 def _current_umask() -> int:
@@ -79,3 +96,27 @@ def write_text(path: PathLike, text: str) -> None:
 
 def write_json(path: PathLike, data: object) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+@contextmanager
+def captured_output() -> Iterator[IO[str]]:
+    """Send this process's stdout and stderr (file descriptors 1 and 2, so C++ output too) to
+    a temporary file for the block; yields the file, rewound when the block ends."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    log = tempfile.TemporaryFile(mode="w+")
+    try:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield log
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            log.seek(0)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])

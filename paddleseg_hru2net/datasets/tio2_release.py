@@ -19,12 +19,13 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.datasets.instance_targets import (CONTACT_CLASSES, contact_target,
                                                          instances_from_mask)
 from paddleseg_hru2net.datasets.layout import (SPLITS, publish_folder, staging_folder, write_lists,
                                               write_sample)
 from paddleseg_hru2net.datasets.sem_image import sample_rows
-from paddleseg_hru2net.io import ImageReadError, read_grey, write_json
+from paddleseg_hru2net.files import ImageReadError, read_grey, write_json
 
 __all__ = ["ReleaseError", "SourcePair", "Sample", "RELEASE_IMAGES", "RELEASE_MASKS",
            "find_pairs", "load_sample", "tile_positions", "tiles_of", "split_by_image",
@@ -37,7 +38,7 @@ IGNORE = 255
 PAPER_CROPS, PAPER_TOTAL, PAPER_TRAIN = 200, 2500, 2000
 
 
-class ReleaseError(ValueError):
+class ReleaseError(InputError):
     """The release folder or one of its files is not what preparation needs (the file is named)."""
 
 

@@ -1,0 +1,83 @@
+"""How to feed a model whole microscope images: window, channels, normalisation, classes, scale."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["Feed", "overlap_stride", "normalise", "normalisation_from_transforms", "intensity_range"]
+
+
+def overlap_stride(window: Sequence[int]) -> Tuple[int, int]:
+    """Stride of 3/4 of the window: a quarter of each window overlaps its neighbour."""
+    return tuple(max(1, int(v) * 3 // 4) for v in window)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """What running a model on a whole image needs besides the model itself.
+
+    Attributes:
+        window: ``(height, width)`` of the sliding window (the size the model was trained for).
+        channels: input channels (grey images are repeated to fill them).
+        mean, std: per-channel normalisation of intensities scaled to ``[0, 1]``.
+        num_classes: classes the model outputs (2: background/particle; 3: with contacts).
+        pixel_size_nm: the pixel size of the training images, where known (the model's scale).
+        stride: ``(height, width)`` step between windows; default 3/4 of the window.
+    """
+
+    window: Tuple[int, int]
+    channels: int = 1
+    mean: Tuple[float, ...] = (0.5,)
+    std: Tuple[float, ...] = (0.5,)
+    num_classes: int = 2
+    pixel_size_nm: Optional[float] = None
+    stride: Tuple[int, int] = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        window = tuple(int(v) for v in self.window)
+        if len(window) != 2 or min(window) < 1:
+            raise ValueError(f"window must be two positive sizes (height, width), got {self.window}")
+        object.__setattr__(self, "window", window)
+        stride = overlap_stride(window) if self.stride is None else tuple(int(v) for v in self.stride)
+        if len(stride) != 2 or min(stride) < 1:
+            raise ValueError(f"stride must be two positive steps (height, width), got {self.stride}")
+        object.__setattr__(self, "stride", stride)
+        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
+        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
+
+    def with_window(self, window: Optional[Sequence[int]], stride: Optional[Sequence[int]] = None) -> "Feed":
+        """The same feed with another window (and its default or a given stride)."""
+        if window is None and stride is None:
+            return self
+        window = tuple(window) if window is not None else self.window
+        return replace(self, window=window, stride=tuple(stride) if stride is not None else None)
+
+    def as_dict(self) -> dict:
+        return {"window": list(self.window), "stride": list(self.stride), "channels": self.channels,
+                "mean": list(self.mean), "std": list(self.std), "num_classes": self.num_classes,
+                "pixel_size_nm": self.pixel_size_nm}
+
+
+def intensity_range(grey: np.ndarray) -> float:
+    """The value that maps to 1.0: 255 for 8-bit images, 65535 for 16-bit ones."""
+    return 65535.0 if grey.dtype == np.uint16 else 255.0
+
+
+def normalise(grey: np.ndarray, feed: Feed) -> np.ndarray:
+    """Grey ``(H, W)`` image to a float32 ``(C, H, W)`` model input, as PaddleSeg's Normalize."""
+    scaled = grey.astype(np.float32) / intensity_range(grey)
+    stacked = np.repeat(scaled[None], feed.channels, axis=0)
+    mean = np.asarray(feed.mean, np.float32).reshape(-1, 1, 1)
+    std = np.asarray(feed.std, np.float32).reshape(-1, 1, 1)
+    return (stacked - mean) / std
+
+
+def normalisation_from_transforms(transforms: Optional[Sequence[dict]]) -> Tuple[List[float], List[float]]:
+    """Mean and std of the ``Normalize`` step of a config's transform list (PaddleSeg's default
+    0.5/0.5 where the list has none)."""
+    for transform in transforms or []:
+        if transform.get("type") == "Normalize":
+            return list(transform.get("mean", [0.5])), list(transform.get("std", [0.5]))
+    return [0.5], [0.5]

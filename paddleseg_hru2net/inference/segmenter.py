@@ -1,0 +1,61 @@
+"""A runnable model: a backend's batch function, how to feed it, and where it came from."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+
+from paddleseg_hru2net.inference.feed import Feed
+from paddleseg_hru2net.inference.source import ModelSource
+from paddleseg_hru2net.inference.windows import DEFAULT_BATCH, BatchRunner, image_probabilities
+
+__all__ = ["Segmenter", "particle_probability_of"]
+
+
+def particle_probability_of(probabilities: np.ndarray) -> np.ndarray:
+    """Particle probability ``(H, W)``: everything but background (class 0), so that a model
+    with a contact class counts its contacts as particle."""
+    return (1.0 - probabilities[0]).astype(np.float32)
+
+
+@dataclass
+class Segmenter:
+    """The one type for "a model ready to run": whichever backend runs it.
+
+    Attributes:
+        run: ``(N, C, h, w)`` float32 batch to ``(N, K, h, w)`` scores.
+        feed: window, channels, normalisation, classes, training pixel size.
+        backend: the registered name of the backend running it.
+        source: the files it was loaded from.
+        model_seconds: time spent inside ``run`` so far (for "where does the time go").
+    """
+
+    run: BatchRunner
+    feed: Feed
+    backend: str
+    source: ModelSource
+    batch_size: int = DEFAULT_BATCH
+    model_seconds: float = field(default=0.0, compare=False)
+
+    def _timed_run(self, batch: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        try:
+            return self.run(batch)
+        finally:
+            self.model_seconds += time.perf_counter() - start
+
+    def with_window(self, window: Optional[Sequence[int]], stride: Optional[Sequence[int]] = None
+                    ) -> "Segmenter":
+        """The same model sliding another window."""
+        return Segmenter(self.run, self.feed.with_window(window, stride), self.backend, self.source,
+                         self.batch_size)
+
+    def probabilities(self, grey: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(K, H, W)`` of a whole grey image by blended sliding windows."""
+        return image_probabilities(grey, self._timed_run, self.feed, self.batch_size)
+
+    def particle_probability(self, grey: np.ndarray) -> np.ndarray:
+        """Particle probability ``(H, W)`` of a whole grey image."""
+        return particle_probability_of(self.probabilities(grey))
