@@ -19,5 +19,5 @@ _compat.apply_all()
 
 from paddleseg_hru2net import datasets, losses, models, transforms  # noqa: E402  (registration)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["datasets", "losses", "models", "transforms", "__version__"]

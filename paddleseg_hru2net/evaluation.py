@@ -8,6 +8,7 @@ from typing import Dict, Iterable, Iterator, Sequence, Tuple, Union
 import numpy as np
 
 from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
+from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
 from paddleseg_hru2net.metrics import confusion_matrix, metrics_from_confusion
 
@@ -17,16 +18,20 @@ __all__ = ["split_image_ids", "release_samples", "list_samples", "predicted_clas
 
 def split_image_ids(manifest_path: str, split: str) -> list:
     """Source image ids of ``split`` (or ``all``) recorded in a prepared dataset's manifest.json."""
-    with open(manifest_path) as handle:
-        manifest = json.load(handle)
+    try:
+        with open(manifest_path) as handle:
+            manifest = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise InputError(f"{manifest_path}: cannot read the manifest ({error}); prepare the data "
+                         f"with hru2net-prepare-tio2") from error
     if manifest.get("leaks_between_splits"):
-        raise ValueError(f"{manifest_path}: the paper protocol's splits share source images; "
+        raise InputError(f"{manifest_path}: the paper protocol's splits share source images; "
                          f"whole-image evaluation needs a split by image")
     if split == "all":
         return sorted({i for ids in manifest["source_images"].values() for i in ids})
     ids = manifest["source_images"].get(split)
     if not ids:
-        raise ValueError(f"{manifest_path}: no source images in split {split!r}")
+        raise InputError(f"{manifest_path}: no source images in split {split!r}")
     return list(ids)
 
 
@@ -36,7 +41,7 @@ def release_samples(release_root: str, image_ids: Iterable[str]) -> Iterator[Tup
     pairs = [p for p in find_pairs(release_root) if p.image_id in wanted]
     missing = wanted - {p.image_id for p in pairs}
     if missing:
-        raise ValueError(f"{release_root}: images {sorted(missing)} not found")
+        raise InputError(f"{release_root}: images {sorted(missing)} not found")
     for pair in pairs:
         sample = load_sample(pair)
         yield pair.image_id, sample.image, sample.label

@@ -27,6 +27,14 @@ def tio2_release() -> Path:
     return TIO2_RELEASE
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory) -> Path:
+    """Exports built by the backends go to a folder of this test session, not the user's cache."""
+    folder = tmp_path_factory.mktemp("model_cache")
+    os.environ["HRU2NET_CACHE_DIR"] = str(folder)
+    return folder
+
+
 def run_tool(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``python <args>`` from the repository (tools/*.py) and capture its output."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")

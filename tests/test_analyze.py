@@ -1,15 +1,18 @@
-"""Issue 7 (in progress): the analysis workflow on whole images of any size and kind."""
+"""The analysis workflow on whole images of any size and kind, and the analyze command."""
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from paddleseg_hru2net.analysis.workflow import analyze_folder, load_sem_image, segment
+from paddleseg_hru2net.analysis.workflow import (analyze_folder, analyze_image, load_sem_image,
+                                                 output_stems, prepare_output_folder)
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
-from paddleseg_hru2net.inference import WindowFeed
+from paddleseg_hru2net.files import ImageReadError
+from paddleseg_hru2net.inference import Feed, ModelSource, Segmenter
 
 
 def threshold_runner(batch: np.ndarray) -> np.ndarray:
@@ -18,10 +21,16 @@ def threshold_runner(batch: np.ndarray) -> np.ndarray:
     return np.concatenate([-x, x], axis=1) * 5.0
 
 
-def threshold_segmenter(image):
-    feed = WindowFeed(window=[64, 64], channels=1, mean=[0.4], std=[0.2])
-    assert feed.stride == [48, 48]
-    return segment(image, threshold_runner, feed)
+THRESHOLD_MODEL = Segmenter(threshold_runner, Feed(window=(64, 64), channels=1, mean=(0.4,), std=(0.2,)),
+                            "test", ModelSource(name="threshold"))
+
+
+def threshold_probabilities(image):
+    return THRESHOLD_MODEL.probabilities(image.grey)
+
+
+def threshold_mask(image):
+    return (THRESHOLD_MODEL.particle_probability(image.grey) > 0.5).astype(np.uint8)
 
 
 def write_sem(path, height, width, seed=0, bits=8, rgb=False, bar=0):
@@ -39,18 +48,17 @@ def write_sem(path, height, width, seed=0, bits=8, rgb=False, bar=0):
 @pytest.mark.parametrize("size", [(40, 50), (300, 410)])
 def test_sizes_below_a_window_and_above_several(tmp_path, size):
     mask = write_sem(tmp_path / "a.png", *size)
-    image = load_sem_image(str(tmp_path / "a.png"))
-    predicted = threshold_segmenter(image)
+    predicted = threshold_mask(load_sem_image(str(tmp_path / "a.png")))
     assert predicted.shape == size
-    agreement = (predicted == mask).mean()
-    assert agreement > 0.85
+    assert (predicted == mask).mean() > 0.85
+    assert (predicted[mask > 0] == 1).mean() > 0.5  # not passed by an all-background mask
 
 
 def test_16_bit_and_rgb_give_the_same_mask_as_8_bit(tmp_path):
     write_sem(tmp_path / "grey.png", 120, 160, seed=4)
     write_sem(tmp_path / "deep.tif", 120, 160, seed=4, bits=16)
     write_sem(tmp_path / "colour.png", 120, 160, seed=4, rgb=True)
-    masks = [threshold_segmenter(load_sem_image(str(tmp_path / n)))
+    masks = [threshold_mask(load_sem_image(str(tmp_path / n)))
              for n in ("grey.png", "deep.tif", "colour.png")]
     assert load_sem_image(str(tmp_path / "deep.tif")).grey.dtype == np.uint16
     np.testing.assert_array_equal(masks[0], masks[1])
@@ -60,7 +68,7 @@ def test_16_bit_and_rgb_give_the_same_mask_as_8_bit(tmp_path):
 def test_pixel_size_from_metadata_option_or_pixels(tio2_release, tmp_path):
     tif = next((tio2_release / "Electron Microscopy Images" / "SEM").glob("*.tif"))
     with_metadata = load_sem_image(str(tif), pixel_size_nm=1.0)
-    assert with_metadata.pixel_size_source == "metadata"
+    assert with_metadata.pixel_size_source.startswith("metadata")
     assert with_metadata.pixel_size_nm == pytest.approx(7.344, abs=1e-3)
     assert with_metadata.data_bar_rows == 56
     write_sem(tmp_path / "plain.png", 64, 64)
@@ -75,57 +83,169 @@ def test_folder_with_one_corrupt_file_goes_on(tmp_path):
     write_sem(folder / "one.png", 128, 128, seed=1, bar=16)
     write_sem(folder / "two.png", 128, 160, seed=2)
     (folder / "broken.tif").write_bytes(b"II*\x00garbage")
-    outcome = analyze_folder(str(folder), str(tmp_path / "out"), threshold_segmenter,
-                             pixel_size_nm=7.0, progress=False)
-    assert [f["image"].endswith("broken.tif") for f in outcome["failures"]] == [True]
-    assert len(outcome["results"]) == 2
     out = tmp_path / "out"
-    for name in ("one_mask.png", "one_overlay.png", "one_particles.csv", "summary.csv",
-                 "size_histogram.png", "failures.csv"):
+    prepare_output_folder(str(out), str(folder))
+    outcome = analyze_folder(str(folder), str(out), threshold_probabilities, pixel_size_nm=7.0,
+                             progress=False)
+    assert [f["image"].endswith("broken.tif") for f in outcome["failures"]] == [True]
+    assert len(outcome["records"]) == 2
+    for name in ("one_mask.png", "one_labels.tif", "one_overlay.png", "one_particles.csv",
+                 "summary.csv", "size_histogram.png", "failures.csv", "run.json"):
         assert (out / name).is_file(), name
     with open(out / "summary.csv") as handle:
         rows = {r["image"]: r for r in csv.DictReader(handle)}
-    assert rows["one.png"]["data_bar_rows"] == "16" and rows["one.png"]["unit"] == "nm"
+    assert rows["one.png"]["data_bar_rows"] == "16" and rows["one.png"]["pixel_size_nm"] == "7.0"
+    assert float(rows["one.png"]["median_equivalent_diameter_nm"]) == pytest.approx(
+        7.0 * float(rows["one.png"]["median_equivalent_diameter_px"]))
     assert int(rows["two.png"]["particles"]) > 3
     assert np.asarray(Image.open(out / "one_mask.png")).shape == (112, 128)
 
 
-def test_analyze_command_with_every_backend(synthetic_dataset, tmp_path):
-    """Train 2 steps, export (with ONNX), analyse one image with each backend: same masks."""
-    from conftest import REPO, run_tool
-    from test_configs import tiny_opts
-    config = "configs/cpu/hru2netp_tio2_160x160_550.yml"
-    run_tool("tools/train.py", "--config", config, "--iters", "2", "--batch_size", "2",
-             "--save_interval", "2", "--save_dir", str(tmp_path / "run"),
-             *tiny_opts(REPO / config, synthetic_dataset))
-    weights = str(tmp_path / "run" / "iter_2" / "model.pdparams")
-    run_tool("tools/export.py", "--config", config, "--model_path", weights, "--output_op", "none",
-             "--onnx", "--save_dir", str(tmp_path / "exported"))
-    image = tmp_path / "images"
-    image.mkdir()
-    write_sem(image / "sem.png", 100, 140, seed=9)
-    masks = {}
-    for backend in ("paddle", "paddle-inference", "onnxruntime"):
-        out = tmp_path / backend
-        model = (["--config", config, "--model_path", weights] if backend == "paddle"
-                 else ["--deploy_dir", str(tmp_path / "exported")])
-        result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(image), "--out",
-                          str(out), "--backend", backend, *model)
-        assert "sem.png:" in result.stdout
-        masks[backend] = np.asarray(Image.open(out / "sem_mask.png"))
-    assert masks["paddle"].shape == (100, 140)
-    for backend in ("paddle-inference", "onnxruntime"):
-        assert (masks[backend] == masks["paddle"]).mean() > 0.999
+def test_label_image_equals_the_particle_table(tmp_path):
+    """The 16-bit label TIFF holds the CSV's ids, and each id's pixel count is its area."""
+    import tifffile
+    folder = tmp_path / "images"
+    folder.mkdir()
+    write_sem(folder / "sem.png", 140, 180, seed=5)
+    out = tmp_path / "out"
+    prepare_output_folder(str(out), str(folder))
+    analyze_folder(str(folder), str(out), threshold_probabilities, pixel_size_nm=2.0, progress=False)
+    labels = tifffile.imread(out / "sem_labels.tif")
+    assert labels.dtype == np.uint16 and labels.shape == (140, 180)
+    with open(out / "sem_particles.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[:3] == ["label", "area_nm2", "equivalent_diameter_nm"]
+    assert len(rows) > 3 and sorted(int(r["label"]) for r in rows) == list(range(1, labels.max() + 1))
+    areas = np.bincount(labels.ravel())
+    for row in rows:
+        assert float(row["area_nm2"]) == pytest.approx(areas[int(row["label"])] * 4.0)
 
 
-def test_analyze_refuses_bad_splitting_settings_with_a_reason(tmp_path):
+def test_images_sharing_a_stem_get_their_own_outputs():
+    stems = output_stems(["d/a.png", "d/a.tif", "d/b.png"])
+    assert stems == {"d/a.png": "a_png", "d/a.tif": "a_tif", "d/b.png": "b"}
+
+
+def test_output_folder_rules(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    write_sem(folder / "a.png", 64, 64)
+    (tmp_path / "file.txt").write_text("x")
+    for out, fragment in [(tmp_path / "file.txt", "is a file"), (folder, "inside the input"),
+                          (folder / "results", "inside the input")]:
+        with pytest.raises(ImageReadError, match=fragment):
+            prepare_output_folder(str(out), str(folder))
+    out = tmp_path / "out"
+    prepare_output_folder(str(out), str(folder))
+    analyze_folder(str(folder), str(out), threshold_probabilities, progress=False)
+    with pytest.raises(ImageReadError, match="--resume"):
+        prepare_output_folder(str(out), str(folder))
+    (out / "stale_mask.png").write_bytes(b"old")
+    prepare_output_folder(str(out), str(folder), overwrite=True)
+    assert not (out / "stale_mask.png").exists() and not (out / "summary.csv").exists()
+
+
+def test_resume_finishes_only_what_is_missing(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for seed in range(3):
+        write_sem(folder / f"i{seed}.png", 96, 96, seed=seed)
+    out = tmp_path / "out"
+    prepare_output_folder(str(out), str(folder))
+    calls = []
+
+    def interrupted_after_one(image):
+        calls.append(image.path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return threshold_probabilities(image)
+
+    first = analyze_folder(str(folder), str(out), interrupted_after_one, progress=False)
+    assert first["interrupted"] and len(first["records"]) == 1
+    assert not (out / "i1_mask.png").exists()  # the interrupted image left nothing behind
+    with open(out / "summary.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 1
+    calls.clear()
+    prepare_output_folder(str(out), str(folder), resume=True)
+    second = analyze_folder(str(folder), str(out), lambda im: (calls.append(im.path), threshold_probabilities(im))[1],
+                            progress=False, resume=True)
+    assert [c.split("/")[-1] for c in calls] == ["i1.png", "i2.png"]
+    assert not second["interrupted"] and len(second["records"]) == 3
+    with open(out / "summary.csv") as handle:
+        assert [r["image"] for r in csv.DictReader(handle)] == ["i0.png", "i1.png", "i2.png"]
+    with pytest.raises(ImageReadError, match="other settings"):
+        analyze_folder(str(folder), str(out), threshold_probabilities, pixel_size_nm=3.0,
+                       progress=False, resume=True)
+
+
+def overlapping_discs(centres, radius=16, shape=(60, 130)):
+    """Instance map of discs that overlap (pixels go to the nearest centre): touching particles
+    whose union has hardly any neck."""
+    rows, cols = np.mgrid[:shape[0], :shape[1]]
+    distances = np.stack([np.hypot(rows - r, cols - c) for r, c in centres])
+    return np.where(distances.min(0) <= radius, distances.argmin(0) + 1, 0).astype(np.int32)
+
+
+@pytest.mark.parametrize("centres", [[(30, 30), (30, 48)], [(30, 30), (30, 48), (30, 66)]])
+def test_three_class_probabilities_split_touching_discs_and_chains(centres):
+    """Touching discs (two, and a chain of three) whose contacts the model marks: one particle
+    each, with their own areas; without the contact class the union stays one particle."""
+    from paddleseg_hru2net.analysis.workflow import Splitting
+    from paddleseg_hru2net.datasets.instance_targets import contact_target
+    instances = overlapping_discs(centres)
+    target = contact_target(instances, radius=1)
+    probabilities = np.stack([(target == k).astype(np.float32) for k in range(3)])
+    result = analyze_image(load_image_like(instances), probabilities)
+    assert len(result.particles) == len(centres)
+    areas = sorted(p.area for p in result.particles)
+    expected = sorted(np.bincount(instances.ravel())[1:])
+    np.testing.assert_allclose(areas, expected, rtol=0.1)
+    two_class = np.stack([probabilities[0], probabilities[1] + probabilities[2]])
+    merged = analyze_image(load_image_like(instances), two_class, Splitting(min_depth=4.0))
+    assert len(merged.particles) == 1
+
+
+def load_image_like(array):
+    from paddleseg_hru2net.analysis.workflow import SEMImage
+    return SEMImage("x.png", np.zeros(array.shape, np.uint8), 0, None, "none (pixels)")
+
+
+def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
+    """No flags: the shipped model on ONNX Runtime (exported once into the cache), no ONNX
+    Runtime warnings, a label TIFF and unit-named columns."""
+    from conftest import run_tool
+    images = tmp_path / "images"
+    images.mkdir()
+    write_sem(images / "sem.png", 100, 140, seed=9)
+    result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images), "--out",
+                      str(tmp_path / "out"), "--pixel-size", "7.34")
+    assert "sem.png:" in result.stdout and "nm" in result.stdout
+    assert "using the shipped model" in result.stderr
+    for noise in ("Removing initializer", "[W:onnxruntime", "Paddle2ONNX", "Traceback"):
+        assert noise not in result.stdout + result.stderr
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["window"] == [160, 160]
+    again = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images), "--out",
+                     str(tmp_path / "out2"), "--pixel-size", "7.34")
+    assert "exporting" not in again.stderr  # the cached export is reused
+
+
+@pytest.mark.parametrize("options, fragment", [
+    (["--threshold", "0.9", "--core-threshold", "0.6"], "core threshold"),
+    (["--window", "0", "0"], "--window"),
+    (["--window", "-5", "-5"], "--window"),
+    (["--pixel-size", "-5"], "--pixel-size"),
+    (["--pixel-size", "0"], "--pixel-size"),
+    (["--pixel-size", "nan"], "--pixel-size"),
+    (["--backend", "paddle", "--model", "nope"], "no shipped model named"),
+])
+def test_analyze_refuses_bad_settings_with_a_reason(tmp_path, options, fragment):
     from conftest import run_tool
     write_sem(tmp_path / "sem.png", 64, 64)
     result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(tmp_path / "sem.png"),
-                      "--out", str(tmp_path / "out"), "--threshold", "0.9", "--core-threshold", "0.6",
-                      check=False)
-    assert result.returncode == 2
-    assert "core threshold" in result.stderr and "Traceback" not in result.stderr
+                      "--out", str(tmp_path / "out"), *options, check=False)
+    assert result.returncode == 2, result.stderr
+    assert fragment in result.stderr and "Traceback" not in result.stderr
 
 
 def test_validation_tool_will_not_tune_on_the_test_images(tmp_path):

@@ -1,11 +1,13 @@
-"""Whole-image inference by sliding window, and the metrics computed from it."""
+"""The inference layer: blended sliding windows, the feed, the backend registry, the metrics."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from paddleseg_hru2net.inference import (blend_weight, normalise, sliding_window_probabilities,
-                                         window_starts)
+from paddleseg_hru2net.inference import Feed, normalise, sliding_window_probabilities
+from paddleseg_hru2net.inference.windows import blend_weight, window_starts
 from paddleseg_hru2net.metrics import confusion_matrix, metrics_from_confusion
 
 
@@ -15,15 +17,27 @@ def local_model(batch: np.ndarray) -> np.ndarray:
     return np.concatenate([-x, x], axis=1) * 10.0
 
 
+def background_model(batch: np.ndarray) -> np.ndarray:
+    """Predicts background everywhere: what a test of the windows must not let pass."""
+    plane = np.ones((batch.shape[0], 1, *batch.shape[2:]), np.float32)
+    return np.concatenate([plane, 0 * plane], axis=1)
+
+
 @pytest.mark.parametrize("shape", [(1, 50, 70), (1, 300, 517), (3, 161, 160)])
 def test_sliding_window_equals_whole_image_for_a_pixelwise_model(shape):
     rng = np.random.default_rng(0)
     image = rng.normal(size=shape).astype(np.float32)
-    probabilities = sliding_window_probabilities(image, local_model, (64, 96), (48, 72), 2)
-    expected = sliding_window_probabilities(image, local_model, shape[1:], shape[1:], 2)
+    feed = Feed(window=(64, 96), channels=shape[0])
+    assert feed.stride == (48, 72)
+    probabilities = sliding_window_probabilities(image, local_model, feed)
+    expected = sliding_window_probabilities(image, local_model, Feed(window=shape[1:], channels=shape[0]))
     assert probabilities.shape == (2, *shape[1:])
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
-    np.testing.assert_array_equal(probabilities.argmax(0), (image[0] > 0).astype(int))
+    truth = (image[0] > 0).astype(int)
+    np.testing.assert_array_equal(probabilities.argmax(0), truth)
+    # the same check fails for a model that predicts background everywhere
+    trivial = sliding_window_probabilities(image, background_model, feed).argmax(0)
+    assert (trivial == truth).mean() < 0.6
 
 
 def test_windows_cover_every_pixel_and_blend_weights_are_positive():
@@ -37,9 +51,15 @@ def test_windows_cover_every_pixel_and_blend_weights_are_positive():
     assert weight.min() > 0 and weight.max() <= 1
 
 
+def test_feed_refuses_empty_windows():
+    for window in [(0, 0), (-5, -5), (3,)]:
+        with pytest.raises(ValueError, match="window"):
+            Feed(window=window)
+
+
 def test_normalise_matches_paddleseg_normalize():
     grey = np.array([[0, 255]], np.uint8)
-    x = normalise(grey, 3, [0.5], [0.5])
+    x = normalise(grey, Feed(window=(8, 8), channels=3))
     assert x.shape == (3, 1, 2)
     np.testing.assert_allclose(x[:, 0], [[-1, 1]] * 3)
 
@@ -54,3 +74,35 @@ def test_metrics_from_confusion_by_hand():
     assert m["dice"] == pytest.approx(np.mean([2 / 3, 4 / 5]))
     # kappa: po = 3/4, pe = (1*2 + 3*2) / 16 = 1/2
     assert m["kappa"] == pytest.approx((0.75 - 0.5) / 0.5)
+
+
+def test_particle_iou_of_three_classes_merges_particle_and_contact():
+    label = np.array([[0, 1, 2, 2, 1]])
+    pred = np.array([[0, 2, 1, 0, 1]])
+    m = metrics_from_confusion(confusion_matrix(pred, label, 3))
+    assert m["particle_iou"] == pytest.approx(3 / 4)
+
+
+def test_backend_registry_lists_installed_backends_fastest_first():
+    from paddleseg_hru2net.inference import backend_names, default_backend, installed_backends
+    assert backend_names() == ["onnxruntime", "paddle-inference", "paddle"]
+    assert installed_backends()[0] == default_backend() == "onnxruntime"
+
+
+def test_backends_agree_on_probabilities():
+    """The shipped model on a synthetic SEM image, run by every backend (the ONNX and static
+    exports built by the cache): probabilities agree to 1e-3, and they are not trivial."""
+    from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
+    from paddleseg_hru2net.inference import load_segmenter
+    from paddleseg_hru2net.inference.export_cache import cache_root
+
+    grey, mask = generate_sem_image(3, SyntheticSEMConfig(height=150, width=210))
+    probabilities = {backend: load_segmenter(backend=backend).probabilities(grey)
+                     for backend in ("paddle", "paddle-inference", "onnxruntime")}
+    reference = probabilities["paddle"]
+    particle = reference[1] > 0.5
+    assert 0.03 < particle.mean() < 0.6 and (particle == (mask > 0)).mean() > 0.8
+    for backend in ("paddle-inference", "onnxruntime"):
+        assert np.abs(probabilities[backend] - reference).max() < 1e-3, backend
+    exports = [p for p in Path(cache_root(), "exported").iterdir() if not p.name.startswith(".")]
+    assert len(exports) >= 2  # a static export and an ONNX export, each built once

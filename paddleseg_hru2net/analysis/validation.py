@@ -1,22 +1,26 @@
 """How far the particle statistics of a model can be trusted: compare them with manual masks.
 
-Both the manual mask and the model's probability map go through the same splitting and
-measurement (:func:`~paddleseg_hru2net.analysis.workflow.analyze_image`); then per image:
+The manual particles are the 4-connected regions of the manual mask (the annotators separated
+touching particles by 1-px background lines); the model's go through the analysis' splitting
+(:func:`~paddleseg_hru2net.analysis.workflow.analyze_image`); both are measured alike. Per image:
 particle counts, median equivalent circle diameters, and how many particles match one-to-one
 (intersection over union above 0.5, the usual instance-segmentation criterion: at that
 threshold a particle can match at most one other).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Iterable, List, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from paddleseg_hru2net.analysis.workflow import SEMImage, Splitting, analyze_image, summary_row
+from paddleseg_hru2net.analysis.particles import measure_particles
+from paddleseg_hru2net.analysis.workflow import ImageResult, SEMImage, Splitting, analyze_image
+from paddleseg_hru2net.datasets.instance_targets import instances_from_mask
 
-__all__ = ["ParticleMatch", "match_particles", "ImageComparison", "compare_with_manual",
-           "comparison_table", "total_match", "score_splittings"]
+__all__ = ["ParticleMatch", "match_particles", "ImageComparison", "manual_particles",
+           "compare_with_manual", "comparison_table", "summarise", "total_match", "score_splittings"]
 
 
 @dataclass
@@ -71,53 +75,102 @@ def match_particles(manual: np.ndarray, predicted: np.ndarray,
 
 @dataclass
 class ImageComparison:
+    """One image's particles, manual against model. Counts and diameters leave out particles
+    cut by the image border (as the analysis summary does); matches count all."""
+
     image: str
-    count_manual: int
-    count_model: int
-    median_diameter_manual: float
-    median_diameter_model: float
+    diameters_manual: List[float]
+    diameters_model: List[float]
     unit: str
     match: ParticleMatch
+    pixels_both: int
+    pixels_either: int
+
+    @property
+    def count_manual(self) -> int:
+        return len(self.diameters_manual)
+
+    @property
+    def count_model(self) -> int:
+        return len(self.diameters_model)
+
+    @property
+    def median_diameter_manual(self) -> float:
+        return float(np.median(self.diameters_manual)) if self.diameters_manual else float("nan")
+
+    @property
+    def median_diameter_model(self) -> float:
+        return float(np.median(self.diameters_model)) if self.diameters_model else float("nan")
+
+    @property
+    def particle_iou(self) -> float:
+        return self.pixels_both / self.pixels_either if self.pixels_either else 1.0
 
 
-def compare_with_manual(image: SEMImage, manual_mask: np.ndarray, probability: np.ndarray,
-                        splitting: Splitting = Splitting()) -> ImageComparison:
-    """Statistics of the manual mask next to those of the model (particles cut by the border
-    are left out of counts and diameters, as in the analysis summary)."""
-    if manual_mask.shape != probability.shape:
+def manual_particles(image: SEMImage, manual_mask: np.ndarray) -> ImageResult:
+    """The annotators' particles: 4-connected regions of the manual mask, whose 1-px background
+    lines separate touching particles."""
+    labels = instances_from_mask(manual_mask)
+    return ImageResult(image.path, (labels > 0).astype(np.uint8), labels,
+                       measure_particles(labels, image.pixel_size_nm), image)
+
+
+def compare_with_manual(image: SEMImage, manual_mask: np.ndarray, probabilities: np.ndarray,
+                        splitting: Splitting = Splitting(),
+                        truth: Optional[ImageResult] = None) -> ImageComparison:
+    """Particles of the model's probabilities (split by ``splitting``) next to the manual ones
+    (``truth``, computed from ``manual_mask`` if not given)."""
+    if manual_mask.shape != np.shape(probabilities)[-2:]:
         raise ValueError(f"{image.path}: manual mask {manual_mask.shape} and prediction "
-                         f"{probability.shape} differ in shape")
-    truth = analyze_image(image, manual_mask.astype(np.float32), splitting)
-    model = analyze_image(image, probability, splitting)
-    truth_row, model_row = summary_row(truth), summary_row(model)
-    return ImageComparison(truth_row["image"], truth_row["particles_not_at_border"],
-                           model_row["particles_not_at_border"],
-                           _number(truth_row["median_equivalent_diameter"]),
-                           _number(model_row["median_equivalent_diameter"]), truth_row["unit"],
-                           match_particles(truth.labels, model.labels))
+                         f"{np.shape(probabilities)} differ in shape")
+    truth = truth or manual_particles(image, manual_mask)
+    model = analyze_image(image, probabilities, splitting)
 
+    def diameters(result: ImageResult) -> List[float]:
+        return [p.equivalent_diameter for p in result.particles if not p.touches_border]
 
-def _number(value) -> float:
-    return float(value) if value != "" else float("nan")
+    manual = manual_mask > 0
+    predicted = model.mask > 0
+    return ImageComparison(os.path.basename(image.path), diameters(truth), diameters(model),
+                           truth.unit, match_particles(truth.labels, model.labels),
+                           int((manual & predicted).sum()), int((manual | predicted).sum()))
 
 
 def comparison_table(rows: Sequence[ImageComparison]) -> List[str]:
-    """Markdown lines: one row per image and a total row."""
+    """Markdown lines: one row per image and a total row (diameters pooled over all images)."""
     unit = rows[0].unit if rows else "nm"
     lines = [f"| image | count manual | count model | median ECD manual ({unit}) | "
-             f"median ECD model ({unit}) | matched (IoU>0.5) | precision | recall | F1 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             f"median ECD model ({unit}) | particle IoU | matched (IoU>0.5) | precision | recall | F1 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         m = row.match
         lines.append(f"| {row.image} | {row.count_manual} | {row.count_model} | "
                      f"{row.median_diameter_manual:.1f} | {row.median_diameter_model:.1f} | "
-                     f"{m.matched} | {m.precision:.3f} | {m.recall:.3f} | {m.f1:.3f} |")
-    total = total_match(rows)
-    lines.append(f"| all | {sum(r.count_manual for r in rows)} | {sum(r.count_model for r in rows)} | "
-                 f"{np.median([r.median_diameter_manual for r in rows]):.1f} (median of images) | "
-                 f"{np.median([r.median_diameter_model for r in rows]):.1f} | {total.matched} | "
-                 f"{total.precision:.3f} | {total.recall:.3f} | {total.f1:.3f} |")
+                     f"{row.particle_iou:.3f} | {m.matched} | {m.precision:.3f} | {m.recall:.3f} | {m.f1:.3f} |")
+    total = summarise(rows)
+    lines.append(f"| all | {total['count_manual']} | {total['count_model']} | "
+                 f"{total['median_manual']:.1f} | {total['median_model']:.1f} | "
+                 f"{total['particle_iou']:.3f} | {total['matched']} | {total['precision']:.3f} | "
+                 f"{total['recall']:.3f} | {total['f1']:.3f} |")
     return lines
+
+
+def summarise(rows: Sequence[ImageComparison]) -> dict:
+    """Totals over images: counts, pooled median diameters and their ratios, particle pixel IoU,
+    one-to-one matches."""
+    match = total_match(rows)
+    manual = [d for r in rows for d in r.diameters_manual]
+    model = [d for r in rows for d in r.diameters_model]
+    either = sum(r.pixels_either for r in rows)
+    summary = {"images": len(rows), "count_manual": len(manual), "count_model": len(model),
+               "median_manual": float(np.median(manual)) if manual else float("nan"),
+               "median_model": float(np.median(model)) if model else float("nan"),
+               "particle_iou": sum(r.pixels_both for r in rows) / either if either else 1.0,
+               "matched": match.matched, "precision": match.precision, "recall": match.recall,
+               "f1": match.f1}
+    summary["count_ratio"] = summary["count_model"] / summary["count_manual"] if manual else float("nan")
+    summary["median_ratio"] = summary["median_model"] / summary["median_manual"] if manual else float("nan")
+    return summary
 
 
 def total_match(rows: Iterable[ImageComparison]) -> ParticleMatch:
@@ -125,15 +178,15 @@ def total_match(rows: Iterable[ImageComparison]) -> ParticleMatch:
 
 
 def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting]) -> List[tuple]:
-    """``(splitting, total ParticleMatch, total manual count, total model count)`` of each
-    candidate over ``samples`` of ``(SEMImage, manual mask, probability)``, best F1 first.
+    """``(splitting, summary)`` of each candidate over ``samples`` of ``(SEMImage, manual mask,
+    probabilities)``, best F1 first (see :func:`summarise`).
 
     For choosing the splitting on validation images; never on the test images.
     """
+    truths = [manual_particles(image, manual) for image, manual, _ in samples]
     scored = []
     for splitting in splittings:
-        rows = [compare_with_manual(image, manual, probability, splitting)
-                for image, manual, probability in samples]
-        scored.append((splitting, total_match(rows), sum(r.count_manual for r in rows),
-                       sum(r.count_model for r in rows)))
-    return sorted(scored, key=lambda item: -item[1].f1)
+        rows = [compare_with_manual(image, manual, probabilities, splitting, truth)
+                for (image, manual, probabilities), truth in zip(samples, truths)]
+        scored.append((splitting, summarise(rows)))
+    return sorted(scored, key=lambda item: -item[1]["f1"])

@@ -91,13 +91,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddleseg_hru2net.benchmark import (count_flops, count_parameters, interleaved_timings,
                                              markdown_table)
     from paddleseg_hru2net.evaluation import evaluate_whole_images
-    from paddleseg_hru2net.inference import paddle_runner
-    from paddleseg_hru2net.files import write_json, write_text
     from paddleseg_hru2net.figures import plot_loss_curves, plot_prediction_grid
-    from paddleseg_hru2net.trained import load_trained
+    from paddleseg_hru2net.files import write_json, write_text
+    from paddleseg_hru2net.inference.backends.paddle_dynamic import paddle_runner
+    from paddleseg_hru2net.inference.paddle_model import load_network
+    from paddleseg_hru2net.inference.segmenter import Segmenter
+    from paddleseg_hru2net.inference.source import ModelSource
 
     paddle.set_device("cpu")
-    trained = [load_trained(c, w) for c, w in zip(args.configs, weights)]
+    trained = [load_network(ModelSource(config=c, weights=w), weights_required=False)
+               for c, w in zip(args.configs, weights)]
     names = args.names or [t.name for t in trained]
     if len(set(names)) != len(names):
         raise UserError(f"row names must differ, got {names}; pass --names")
@@ -106,25 +109,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows: Dict[str, Dict[str, object]] = {}
     for name, model, weight, config in zip(names, trained, weights, args.configs):
         rows[name] = {"config": config, "weights": weight,
-                      "params_M": count_parameters(model.model) / 1e6,
-                      "GFLOPs_512": count_flops(model.model, [1, model.channels, 512, 512]) / 1e9}
+                      "params_M": count_parameters(model.layer) / 1e6,
+                      "GFLOPs_512": count_flops(model.layer, [1, model.feed.channels, 512, 512]) / 1e9}
         rows[name].update(_training_record(weight))
     latency = interleaved_timings(
-        {n: t.model for n, t in zip(names, trained)},
-        [1, trained[0].channels, args.latency_size, args.latency_size], repeats=args.repeats,
-        modes=("forward",)) if len({t.channels for t in trained}) == 1 else None
+        {n: t.layer for n, t in zip(names, trained)},
+        [1, trained[0].feed.channels, args.latency_size, args.latency_size], repeats=args.repeats,
+        modes=("forward",)) if len({t.feed.channels for t in trained}) == 1 else None
     predictions: Dict[str, Dict[str, object]] = {}
     for name, model, weight in zip(names, trained, weights):
         if latency is None:
-            single = interleaved_timings({name: model.model},
-                                         [1, model.channels, args.latency_size, args.latency_size],
+            single = interleaved_timings({name: model.layer},
+                                         [1, model.feed.channels, args.latency_size, args.latency_size],
                                          repeats=args.repeats, modes=("forward",))
             rows[name]["latency_s"] = single[name]["forward"]
         else:
             rows[name]["latency_s"] = latency[name]["forward"]
         if samples is not None and weight is not None:
-            result = evaluate_whole_images(paddle_runner(model.model), samples, model,
-                                           model.num_classes, keep_predictions=True)
+            segmenter = Segmenter(paddle_runner(model.layer), model.feed, "paddle", model.source)
+            result = evaluate_whole_images(segmenter, samples, keep_predictions=True)
             predictions[name] = {k: v[2] for k, v in result.pop("predictions").items()}
             rows[name].update({k: result[k] for k in ("mIoU", "accuracy", "kappa", "dice",
                                                       "particle_iou", "per_image_particle_iou",

@@ -43,11 +43,11 @@ def contact_pixels(instances: np.ndarray, radius: int = 1) -> np.ndarray:
         raise ValueError(f"contact radius must be at least 1 pixel, got {radius}")
     instances = np.asarray(instances).astype(np.int64)
     size = 2 * radius + 1
+    none = int(instances.max()) + 1  # stands for "no particle" in the minimum (exact in float64)
     largest = ndimage.maximum_filter(instances, size=size, mode="constant", cval=0)
-    background_as_high = np.where(instances > 0, instances, np.iinfo(np.int64).max)
-    smallest = ndimage.minimum_filter(background_as_high, size=size, mode="constant",
-                                      cval=np.iinfo(np.int64).max)
-    return (largest > 0) & (smallest < np.iinfo(np.int64).max) & (largest != smallest)
+    background_as_none = np.where(instances > 0, instances, none)
+    smallest = ndimage.minimum_filter(background_as_none, size=size, mode="constant", cval=none)
+    return (largest > 0) & (smallest < none) & (largest != smallest)
 
 
 def contact_target(instances: np.ndarray, radius: int = 1) -> np.ndarray:

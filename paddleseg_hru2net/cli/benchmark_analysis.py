@@ -1,0 +1,138 @@
+"""``hru2net-benchmark-analysis``: where ``hru2net analyze``'s time goes, and how it compares.
+
+    hru2net-benchmark-analysis --image "../shared/data/tio2_sem_ruhle2021/Electron Microscopy Images/SEM/1908248.tif"
+
+Side by side in one run, on one full frame (data bar kept, so the whole 1024 x 768 frame is
+segmented): the default ``hru2net analyze`` and ``hru2net analyze --backend paddle`` as whole
+commands (separate processes, model cache warm, median of --repeats), one raw forward pass of
+the whole frame by the default backend's runtime, and the default pipeline's steps in-process
+(loading, model, window cutting and blending, splitting, measuring, writing). The overhead is
+everything but the model.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional
+
+from paddleseg_hru2net.cli.common import friendly_main
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="hru2net-benchmark-analysis", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser.add_argument("--image", required=True, help="a full microscope frame")
+    parser.add_argument("--model", default=None, help="a shipped model by name (default: the default one)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each whole command")
+    parser.add_argument("--paddle_repeats", type=int, default=1, help="runs of the Paddle command (slow)")
+    return parser.parse_args(argv)
+
+
+def _command(image: str, backend: Optional[str], model: Optional[str], out: str) -> List[str]:
+    command = [sys.executable, "-m", "paddleseg_hru2net.cli.analyze", image, "--out", out,
+               "--data-bar-rows", "0"]
+    if backend:
+        command += ["--backend", backend]
+    if model:
+        command += ["--model", model]
+    return command
+
+
+def time_command(command: List[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def pipeline_steps(image_path: str, model: Optional[str], out_dir: str) -> Dict[str, float]:
+    """Seconds of each step of the default pipeline on one image, in this process."""
+    import numpy as np
+
+    from paddleseg_hru2net.analysis.particles import measure_particles
+    from paddleseg_hru2net.analysis.workflow import (ImageResult, image_record, load_sem_image,
+                                                     particle_maps, splitting_for, write_image_results)
+    from paddleseg_hru2net.inference import load_segmenter, normalise, resolve_source
+
+    steps: Dict[str, float] = {}
+    start = time.perf_counter()
+    source = resolve_source(model=model, announce=False)
+    segmenter = load_segmenter(source)
+    steps["load model"] = time.perf_counter() - start
+    start = time.perf_counter()
+    image = load_sem_image(image_path, data_bar_rows=0)
+    steps["read image"] = time.perf_counter() - start
+    start = time.perf_counter()
+    probabilities = segmenter.probabilities(image.grey)
+    total = time.perf_counter() - start
+    steps["model (windows)"] = segmenter.model_seconds
+    steps["cut + blend windows"] = total - segmenter.model_seconds
+    splitting = splitting_for(source)
+    start = time.perf_counter()
+    labels = splitting.labels(probabilities)
+    steps["split particles"] = time.perf_counter() - start
+    start = time.perf_counter()
+    particles = measure_particles(labels, image.pixel_size_nm)
+    steps["measure"] = time.perf_counter() - start
+    mask = (particle_maps(probabilities)[0] > splitting.threshold).astype(np.uint8)
+    result = ImageResult(image.path, mask, labels, particles, image)
+    start = time.perf_counter()
+    write_image_results(result, out_dir)
+    image_record(result)
+    steps["write outputs"] = time.perf_counter() - start
+    start = time.perf_counter()
+    segmenter.run(np.ascontiguousarray(normalise(image.grey, segmenter.feed)[None]))
+    steps["raw forward, whole frame"] = time.perf_counter() - start
+    steps["_backend"] = segmenter.backend  # type: ignore[assignment]
+    steps["_window"] = list(segmenter.feed.window)  # type: ignore[assignment]
+    steps["_shape"] = list(image.grey.shape)  # type: ignore[assignment]
+    return steps
+
+
+@friendly_main
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    work = tempfile.mkdtemp(prefix="hru2net-bench-")
+    # warm the model cache (the first default run exports the model once)
+    first = time_command(_command(args.image, None, args.model, os.path.join(work, "warm")))
+    runs: Dict[str, List[float]] = {"default": [], "paddle": []}
+    for index in range(max(args.repeats, args.paddle_repeats)):
+        if index < args.repeats:
+            runs["default"].append(time_command(_command(args.image, None, args.model,
+                                                         os.path.join(work, f"default{index}"))))
+        if index < args.paddle_repeats:
+            runs["paddle"].append(time_command(_command(args.image, "paddle", args.model,
+                                                        os.path.join(work, f"paddle{index}"))))
+    steps = pipeline_steps(args.image, args.model, os.path.join(work, "steps"))
+    default, paddle = statistics.median(runs["default"]), statistics.median(runs["paddle"])
+    backend = steps.pop("_backend")
+    window, shape = steps.pop("_window"), steps.pop("_shape")
+    print(f"image {args.image}: {shape[1]} x {shape[0]} px, window {window}, {os.cpu_count()} cores")
+    print("| whole command | median s | runs | speed-up vs --backend paddle |")
+    print("|---|---|---|---|")
+    print(f"| hru2net analyze (default: {backend}) | {default:.2f} | {len(runs['default'])} | {paddle / default:.2f}x |")
+    print(f"| hru2net analyze --backend paddle | {paddle:.2f} | {len(runs['paddle'])} | 1.00x |")
+    print(f"(first default run, exporting the model to the cache: {first:.2f} s)")
+    pipeline = sum(v for k, v in steps.items() if k != "raw forward, whole frame")
+    model = steps["model (windows)"]
+    print("\n| step of the default pipeline (in-process) | s | share |")
+    print("|---|---|---|")
+    for name, seconds in steps.items():
+        share = f"{100 * seconds / pipeline:.1f} %" if name != "raw forward, whole frame" else "-"
+        print(f"| {name} | {seconds:.2f} | {share} |")
+    print(f"\noverhead (everything but the model): {pipeline - model:.2f} s = "
+          f"{100 * (pipeline - model) / pipeline:.1f} % of {pipeline:.2f} s in-process; "
+          f"whole command {default:.2f} s, of which model {100 * model / default:.1f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

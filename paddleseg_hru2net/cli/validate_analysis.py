@@ -1,0 +1,104 @@
+"""``hru2net-validate-analysis``: particle statistics of a model against manual masks, per image.
+
+    hru2net-validate-analysis --release ../shared/data/tio2_sem_ruhle2021 \\
+        --manifest data/tio2_512/manifest.json --split val --tune    # choose splitting settings
+    hru2net-validate-analysis ... --split test                        # measure once, with them
+
+For each whole image (data bar cut): particle count and median equivalent circle diameter (nm,
+from the image's own metadata) of the particles not cut by the border, manual against model;
+particle pixel IoU; one-to-one matches (IoU > 0.5), precision, recall, F1. ``--tune`` scores a
+grid of splitting settings and prints the best; it refuses the test split.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from typing import List, Optional
+
+from paddleseg_hru2net.cli.common import UserError, friendly_main
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    from paddleseg_hru2net.inference.backends import backend_names
+    parser = argparse.ArgumentParser(prog="hru2net-validate-analysis", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser.add_argument("--release", required=True, help="TiO2 release folder")
+    parser.add_argument("--manifest", required=True, help="manifest.json of a prepared split")
+    parser.add_argument("--split", default="test", help="val or test (a split of the manifest)")
+    parser.add_argument("--model", default=None, help="a shipped model by name")
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--model_path", default=None)
+    parser.add_argument("--backend", default=None, choices=backend_names())
+    parser.add_argument("--window", nargs=2, type=int, default=None, metavar=("H", "W"))
+    for option in ("threshold", "core-threshold", "min-depth"):
+        parser.add_argument(f"--{option}", dest=option.replace("-", "_"), type=float, default=None)
+    parser.add_argument("--min-area", dest="min_area", type=int, default=None)
+    parser.add_argument("--tune", action="store_true", help="score a grid of splitting settings")
+    parser.add_argument("--save_json", default=None, help="write the totals (and per image) as JSON")
+    return parser.parse_args(argv)
+
+
+TUNING_GRID = {"threshold": [0.4, 0.5], "core_threshold": [0.5, 0.6, 0.7, 0.8, 0.9],
+               "min_depth": [0.5, 1.0, 2.0, 4.0]}
+
+
+@friendly_main
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.tune and args.split == "test":
+        raise UserError("--tune chooses settings: run it on --split val, never on the test images")
+    from tqdm import tqdm
+
+    from paddleseg_hru2net.analysis.validation import comparison_table, compare_with_manual, score_splittings, summarise
+    from paddleseg_hru2net.analysis.workflow import Splitting, load_sem_image, splitting_for
+    from paddleseg_hru2net.cli.analyze import _splitting
+    from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
+    from paddleseg_hru2net.evaluation import split_image_ids
+    from paddleseg_hru2net.files import write_json
+    from paddleseg_hru2net.inference import load_segmenter, resolve_source
+
+    source = resolve_source(args.config, args.model_path, model=args.model)
+    segmenter = load_segmenter(source, args.backend, args.window)
+    wanted = set(split_image_ids(args.manifest, args.split))
+    samples = []
+    for pair in tqdm([p for p in find_pairs(args.release) if p.image_id in wanted], desc="segmenting"):
+        image = load_sem_image(pair.image_path)
+        samples.append((image, load_sample(pair).label, segmenter.probabilities(image.grey)))
+    if args.tune:
+        base = splitting_for(source).as_dict()
+        grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h})
+                for t, c, h in itertools.product(*TUNING_GRID.values()) if t <= c]
+        print("| threshold | core threshold | min depth | count manual | count model | median ratio | particle IoU | F1 |")
+        print("|---|---|---|---|---|---|---|---|")
+        scored = score_splittings(samples, grid)
+        for splitting, total in scored:
+            print(f"| {splitting.threshold} | {splitting.core_threshold} | {splitting.min_depth} | "
+                  f"{total['count_manual']} | {total['count_model']} | {total['median_ratio']:.3f} | "
+                  f"{total['particle_iou']:.3f} | {total['f1']:.3f} |")
+        print("best: " + json.dumps(scored[0][0].as_dict()))
+        return 0
+    splitting = _splitting(args, source)
+    rows = [compare_with_manual(image, manual, probabilities, splitting)
+            for image, manual, probabilities in samples]
+    total = summarise(rows)
+    print(f"model: {source.describe()}, backend {segmenter.backend}, window {list(segmenter.feed.window)}, "
+          f"split {args.split}, splitting {splitting.as_dict()}")
+    print("\n".join(comparison_table(rows)))
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in total.items()}))
+    if args.save_json:
+        write_json(args.save_json, {"total": total, "splitting": splitting.as_dict(),
+                                    "window": list(segmenter.feed.window), "split": args.split,
+                                    "per_image": {r.image: {"count_manual": r.count_manual,
+                                                            "count_model": r.count_model,
+                                                            "median_manual": r.median_diameter_manual,
+                                                            "median_model": r.median_diameter_model,
+                                                            "particle_iou": r.particle_iou,
+                                                            "f1": r.match.f1} for r in rows}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
