@@ -48,8 +48,12 @@ def crop_size_of(transforms_cfg: list) -> Optional[list]:
 
 
 def _inference_window(config) -> Optional[list]:
-    size = config.test_config.get("crop_size") if config.test_config.get("is_slide") else None
-    size = size or crop_size_of(config.train_dataset_cfg.get("transforms"))
+    """``[height, width]`` inference should slide: the fixed training crop (a model trained on
+    one crop size works at that size), else (crops of mixed sizes) the config's evaluation
+    window."""
+    size = crop_size_of(config.train_dataset_cfg.get("transforms"))
+    if size is None and config.test_config.get("is_slide"):
+        size = config.test_config.get("crop_size")
     return [int(size[1]), int(size[0])] if size else None
 
 
@@ -62,7 +66,7 @@ def training_metadata(config, builder) -> Dict[str, Any]:
         "num_classes": model_cfg.get("num_classes", getattr(builder.train_dataset_class, "NUM_CLASSES", None)),
         "in_channels": model_cfg.get("in_channels", getattr(builder.train_dataset_class, "IMG_CHANNELS", 3)),
         "train_crop_size": crop_size_of(train_cfg.get("transforms")),
-        # the (height, width) inference slides: the config's evaluation window, else the crop
+        # the [height, width] window inference slides
         "window": _inference_window(config),
         "dataset": train_cfg.get("type"),
         "dataset_root": train_cfg.get("dataset_root"),

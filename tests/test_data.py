@@ -16,7 +16,8 @@ from paddleseg_hru2net.datasets import LabelError, TiO2SEM, check_label_array
 from paddleseg_hru2net.datasets.tio2_release import (RELEASE_IMAGES, RELEASE_MASKS, ReleaseError,
                                                 find_pairs, load_sample, prepare_dataset,
                                                 tile_positions)
-from paddleseg_hru2net.datasets.sem_image import detect_data_bar, read_pixel_size_nm
+from paddleseg_hru2net.microscopy.data_bar import detect_data_bar
+from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
 
 TILE_NAME = re.compile(r"images/(\d+)_r(\d+)_c(\d+)\.png")

@@ -129,7 +129,8 @@ def test_pretrained_weights_are_loaded(tmp_path):
 
 
 def test_exported_static_model_equals_dynamic(tmp_path):
-    from paddleseg_hru2net.deploy import PaddleInferencePredictor, export_static
+    from paddleseg_hru2net.deploy.export import export_static
+    from paddleseg_hru2net.inference import ModelSource, load_segmenter
     paddle.seed(0)
     model = HRU2Netp(2, 1)
     model.eval()
@@ -137,5 +138,6 @@ def test_exported_static_model_equals_dynamic(tmp_path):
     x = np.random.default_rng(1).normal(size=(1, 1, 53, 71)).astype("float32")
     with paddle.no_grad():
         dynamic = model(paddle.to_tensor(x))[0].numpy()
-    static = PaddleInferencePredictor(str(tmp_path))(x)
-    np.testing.assert_allclose(static, dynamic, rtol=1e-4, atol=1e-4)
+    static = load_segmenter(ModelSource(exported=str(tmp_path)), "paddle-inference").run(x)
+    # random weights give logits in the hundreds; multi-threaded sums differ in the last bits
+    np.testing.assert_allclose(static, dynamic, rtol=1e-4, atol=1e-5 * np.abs(dynamic).max())

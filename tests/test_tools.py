@@ -88,7 +88,8 @@ def test_export_matches_dynamic_model(trained_run, synthetic_dataset, tmp_path):
     import paddleseg_hru2net  # noqa: F401
     from paddleseg.cvlibs import Config, SegBuilder
 
-    from paddleseg_hru2net.deploy import PaddleInferencePredictor, read_deploy_config
+    from paddleseg_hru2net.deploy.deploy_config import read_deploy_config
+    from paddleseg_hru2net.inference import ModelSource, load_segmenter
 
     save_dir, _, _ = trained_run
     weights = save_dir / "iter_5" / "model.pdparams"
@@ -105,7 +106,7 @@ def test_export_matches_dynamic_model(trained_run, synthetic_dataset, tmp_path):
     x = np.random.default_rng(0).normal(size=(1, 1, 64, 96)).astype("float32")
     with paddle.no_grad():
         dynamic = model(paddle.to_tensor(x))[0].numpy()
-    static = PaddleInferencePredictor(str(out))(x)
+    static = load_segmenter(ModelSource(exported=str(out)), "paddle-inference").run(x)
     np.testing.assert_allclose(static, dynamic, rtol=1e-4, atol=1e-4)
 
 
@@ -143,9 +144,8 @@ def test_list_naming_missing_image_is_a_clear_error(tmp_path, synthetic_dataset)
 
 
 def test_predict_and_analyze_default_to_the_shipped_weights(synthetic_dataset, tmp_path):
-    from paddleseg_hru2net.inference.shipped import shipped_model
-    shipped = shipped_model()
-    assert shipped is not None, "the package ships HRU2-Net† weights"
+    from paddleseg_hru2net.inference import shipped_source
+    shipped = shipped_source()
     assert Path(shipped.weights).stat().st_size < 10 * 2 ** 20
     images = tmp_path / "images"
     images.mkdir()
@@ -153,9 +153,26 @@ def test_predict_and_analyze_default_to_the_shipped_weights(synthetic_dataset, t
         (images / name.name).write_bytes(name.read_bytes())
     result = run_tool("tools/predict.py", "--image_path", str(images), "--save_dir",
                       str(tmp_path / "pred"))
-    assert "using the shipped weights" in result.stderr
+    assert "using the shipped model" in result.stderr
     assert len(list((tmp_path / "pred" / "pseudo_color_prediction").glob("*.png"))) == 1
     result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images), "--out",
                       str(tmp_path / "analysis"), "--pixel-size", "7.34")
-    assert "using the shipped weights" in result.stderr
+    assert "using the shipped model" in result.stderr
     assert (tmp_path / "analysis" / "summary.csv").is_file()
+
+
+def test_val_and_whole_image_evaluation_print_identical_metrics(trained_run, synthetic_dataset, tmp_path):
+    """hru2net-val and hru2net-evaluate slide the same window over the same images: the same
+    numbers, to the last digit."""
+    save_dir, _, _ = trained_run
+    weights = str(save_dir / "iter_5" / "model.pdparams")
+    run_tool("tools/val.py", "--config", QUICKSTART, "--model_path", weights, "--save_json",
+             str(tmp_path / "val.json"), *data_opts(synthetic_dataset))
+    run_tool("tools/evaluate_whole_images.py", "--config", QUICKSTART, "--model_path", weights,
+             "--backend", "paddle", "--test_list", str(synthetic_dataset / "val.txt"),
+             "--save_json", str(tmp_path / "evaluate.json"))
+    val = json.loads((tmp_path / "val.json").read_text())
+    evaluated = json.loads((tmp_path / "evaluate.json").read_text())
+    for key in ("mIoU", "accuracy", "kappa", "dice", "class_iou", "window", "stride"):
+        assert val[key] == evaluated[key], key
+    assert val["window"] == [128, 128]

@@ -20,9 +20,10 @@ import numpy as np
 
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
                                                   particle_columns, split_particles)
-from paddleseg_hru2net.datasets.sem_image import read_pixel_size_nm, sample_rows
-from paddleseg_hru2net.files import (ImageReadError, atomic_path, read_grey, write_json, write_png,
-                                     write_text)
+from paddleseg_hru2net.microscopy.data_bar import sample_rows
+from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
+from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
+from paddleseg_hru2net.microscopy.reading import MIN_SIDE, read_microscope_image
 from paddleseg_hru2net.inference.segmenter import particle_probability_of
 
 __all__ = ["SEMImage", "ImageResult", "Splitting", "load_sem_image", "overlay", "analyze_image",
@@ -34,13 +35,15 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
 @dataclass
 class SEMImage:
-    """A grey SEM image with its data bar cut, and where its pixel size came from."""
+    """A grey microscope image with its data bar cut, where its pixel size came from, and what
+    was done to read it (``notes``: bit depth, pages, scale, contrast)."""
 
     path: str
-    grey: np.ndarray  # uint8 or uint16, data bar removed
+    grey: np.ndarray  # uint8, data bar removed
     data_bar_rows: int
     pixel_size_nm: Optional[float]
-    pixel_size_source: str  # "metadata", "option" or "none (pixels)"
+    pixel_size_source: str  # "metadata (<source>)", "option" or "none (pixels)"
+    notes: List[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -109,30 +112,31 @@ class ImageResult:
 
 def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
                    data_bar_rows: Optional[int] = None) -> SEMImage:
-    """Read an SEM image (8- or 16-bit, grey, palette or RGB), cut its data bar, find its pixel size.
+    """Read a microscope image (any bit depth, grey, palette or RGB; see
+    :mod:`paddleseg_hru2net.microscopy.reading`), cut its data bar, find its pixel size.
 
-    The pixel size is, in order: the image's Zeiss metadata (TIFF tag 34118), ``pixel_size_nm``,
-    none (lengths in pixels).
+    The pixel size is, in order: the image's metadata (:mod:`paddleseg_hru2net.microscopy.pixel_size`),
+    ``pixel_size_nm``, none (lengths in pixels).
     """
-    grey = read_grey(path)
+    grey, notes = read_microscope_image(path)
     try:
         rows = sample_rows(grey, data_bar_rows)
     except ValueError as error:
         raise ImageReadError(f"{path}: {error}") from error
+    if rows < MIN_SIDE:
+        raise ImageReadError(f"{path}: only {rows} rows above the data bar; nothing to analyse")
     size, source = read_pixel_size_nm(path)
     if size is None and pixel_size_nm is not None:
         size, source = float(pixel_size_nm), "option"
     elif size is None:
         source = "none (pixels)"
-    return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source)
+    return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source, notes)
 
 
 def overlay(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """RGB overlay: each particle tinted with its own colour, outlines bright."""
     from skimage.segmentation import find_boundaries
-    base = grey.astype(np.float32)
-    base = base / 257.0 if grey.dtype == np.uint16 else base
-    rgb = np.repeat(base[..., None], 3, axis=2)
+    rgb = np.repeat(grey.astype(np.float32)[..., None], 3, axis=2)
     if labels.max() > 0:
         palette = np.random.default_rng(0).uniform(60, 255, size=(labels.max() + 1, 3))
         inside = labels > 0
@@ -206,6 +210,7 @@ def summary_row(result: ImageResult) -> dict:
         "pixel_size_nm": result.image.pixel_size_nm or "",
         "pixel_size_source": result.image.pixel_size_source,
         "data_bar_rows": result.image.data_bar_rows,
+        "notes": "; ".join(result.image.notes),
     })
     return row
 

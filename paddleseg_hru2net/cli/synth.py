@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from typing import List, Optional
 
 from tqdm import tqdm
 
 from paddleseg_hru2net.cli.common import UserError, friendly_main
-from paddleseg_hru2net.datasets.layout import write_lists, write_sample
+from paddleseg_hru2net.datasets.layout import publish_folder, staging_folder, write_lists, write_sample
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
 from paddleseg_hru2net.files import write_json
 
@@ -28,6 +29,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="median particle radius in pixels")
     parser.add_argument("--coverage", type=float, default=SyntheticSEMConfig.coverage,
                         help="fraction of the image covered by particles")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     return parser.parse_args(argv)
 
 
@@ -46,21 +48,33 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.num < 1:
         raise UserError("--num must be at least 1")
+    if min(args.size) < 16:
+        raise UserError(f"--size {args.size[0]} {args.size[1]}: images need at least 16 x 16 pixels")
+    if not 0 <= args.data_bar_rows < args.size[0] - 16:
+        raise UserError(f"--data_bar_rows {args.data_bar_rows} must leave at least 16 image rows")
+    if not args.median_radius > 0 or not 0 < args.coverage < 1:
+        raise UserError("--median_radius must be positive and --coverage between 0 and 1")
     train_n, val_n, test_n = split_counts(args.num, args.val_fraction, args.test_fraction)
     config = SyntheticSEMConfig(height=args.size[0], width=args.size[1],
                                 data_bar_rows=args.data_bar_rows,
                                 median_radius=args.median_radius, coverage=args.coverage)
-    pairs = []
-    for index in tqdm(range(args.num), desc="synthetic SEM", unit="image"):
-        image, mask = generate_sem_image(args.seed + index, config)
-        pairs.append(write_sample(args.out, f"synthetic_{args.seed + index:05d}", image, mask))
-    splits = {"train": pairs[:train_n], "val": pairs[train_n:train_n + val_n],
-              "test": pairs[train_n + val_n:]}
-    write_lists(args.out, splits)
-    write_json(os.path.join(args.out, "manifest.json"), {
-        "generator": "paddleseg_hru2net.datasets.synthetic", "seed": args.seed,
-        "config": vars(config), "counts": {k: len(v) for k, v in splits.items()},
-        "classes": {"0": "background", "1": "particle"}})
+    staging = staging_folder(args.out, args.overwrite, UserError)
+    try:
+        pairs = []
+        for index in tqdm(range(args.num), desc="synthetic SEM", unit="image"):
+            image, mask = generate_sem_image(args.seed + index, config)
+            pairs.append(write_sample(staging, f"synthetic_{args.seed + index:05d}", image, mask))
+        splits = {"train": pairs[:train_n], "val": pairs[train_n:train_n + val_n],
+                  "test": pairs[train_n + val_n:]}
+        write_lists(staging, splits)
+        write_json(os.path.join(staging, "manifest.json"), {
+            "generator": "paddleseg_hru2net.datasets.synthetic", "seed": args.seed,
+            "config": vars(config), "counts": {k: len(v) for k, v in splits.items()},
+            "classes": {"0": "background", "1": "particle"}})
+        publish_folder(staging, args.out)
+    finally:
+        if os.path.isdir(staging):
+            shutil.rmtree(staging)
     print(f"wrote {args.num} images to {args.out} (train {train_n}, val {val_n}, test {test_n})")
     return 0
 

@@ -41,6 +41,34 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def check_checkpoint(folder: str) -> None:
+    """Refuse a checkpoint folder whose files are missing or damaged (a run killed while it was
+    saving), naming the newest intact checkpoint beside it."""
+    import paddle
+    damaged = None
+    for name in ("model.pdparams", "model.pdopt"):
+        path = os.path.join(folder, name)
+        try:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(path)
+            paddle.load(path)
+        except Exception as error:  # noqa: BLE001 - paddle.load raises many types for bad files
+            damaged = f"{path} is missing or damaged ({type(error).__name__})"
+            break
+    if damaged is None:
+        return
+    parent = os.path.dirname(os.path.abspath(folder))
+    intact = []
+    for name in os.listdir(parent):
+        candidate = os.path.join(parent, name)
+        if name.startswith("iter_") and name[5:].isdigit() and os.path.abspath(candidate) != os.path.abspath(folder) \
+                and all(os.path.isfile(os.path.join(candidate, f)) and os.path.getsize(os.path.join(candidate, f)) > 0
+                        for f in ("model.pdparams", "model.pdopt")):
+            intact.append((int(name[5:]), candidate))
+    hint = f"; resume from {max(intact)[1]}, the newest other checkpoint" if intact else ""
+    raise UserError(f"--resume_model {folder}: {damaged} (was the run stopped while saving?){hint}")
+
+
 @friendly_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
@@ -59,9 +87,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UserError(f"--resume_model {args.resume_model} is not a checkpoint folder "
                         f"(expected e.g. {args.save_dir}/iter_1000)")
 
+    if args.resume_model is not None:
+        check_checkpoint(args.resume_model)
     builder = SegBuilder(config)
     train_dataset = build(builder, "train_dataset", args.config)
+    world = paddle.distributed.ParallelEnv().world_size
+    if len(train_dataset) < config.batch_size * world:
+        raise UserError(f"{args.config}: the training set has {len(train_dataset)} images but a batch "
+                        f"takes {config.batch_size} x {world} process(es); PaddleSeg drops incomplete "
+                        f"batches, so training would never start. Lower --batch_size or add images.")
     val_dataset = build(builder, "val_dataset", args.config) if args.do_eval else None
+    if val_dataset is not None and len(val_dataset) == 0:
+        raise UserError(f"{args.config}: --do_eval, but the validation set is empty; add images to "
+                        f"its list or train without --do_eval")
     model = build(builder, "model", args.config)
     model = utils.convert_sync_batchnorm(model, device)
     optimizer = build(builder, "optimizer", args.config)

@@ -24,7 +24,7 @@ from paddleseg_hru2net.datasets.instance_targets import (CONTACT_CLASSES, contac
                                                          instances_from_mask)
 from paddleseg_hru2net.datasets.layout import (SPLITS, publish_folder, staging_folder, write_lists,
                                               write_sample)
-from paddleseg_hru2net.datasets.sem_image import sample_rows
+from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.files import ImageReadError, read_grey, write_json
 
 __all__ = ["ReleaseError", "SourcePair", "Sample", "RELEASE_IMAGES", "RELEASE_MASKS",

@@ -1,11 +1,11 @@
-"""Facts about SEM images that several parts need: the data bar and the pixel size."""
+"""The microscope's data bar (text, scale bar) at the bottom of an image: where it starts."""
 from __future__ import annotations
 
 from typing import Optional, Tuple
 
 import numpy as np
 
-__all__ = ["detect_data_bar", "sample_rows", "read_pixel_size_nm"]
+__all__ = ["detect_data_bar", "sample_rows", "DataBarError"]
 
 MIN_BAR_ROWS = 8
 BAR_UNIFORMITY = 0.5
@@ -31,19 +31,38 @@ def detect_data_bar(image: np.ndarray, min_rows: int = MIN_BAR_ROWS,
     hold noise and texture, and no single value covers half a row. The bar starts at the first
     run of ``min_rows`` such rows within the bottom ``search_fraction`` of the image, and
     everything below that row is cut (on the TiO2 release the last two rows below the bar are
-    not sample either).
+    not sample either). A bar that reaches above the search region is followed up row by row.
+
+    Raises:
+        DataBarError: every row is uniform (a blank image: nothing to analyse), or the bar would
+            take more than half of the image.
     """
     if image.ndim == 3:
         image = image.mean(axis=2).astype(image.dtype)
     rows = image.shape[0]
+    if rows < 2 * min_rows:
+        return 0
     first = int(rows * (1.0 - search_fraction))
     uniform = _row_uniformity(image[first:]) >= uniformity
     run = 0
     for offset, is_uniform in enumerate(uniform):
         run = run + 1 if is_uniform else 0
         if run == min_rows:
-            return rows - (first + offset - min_rows + 1)
+            start = first + offset - min_rows + 1
+            while start > 0 and _row_uniformity(image[start - 1:start])[0] >= uniformity:
+                start -= 1  # a bar taller than the search region
+            if start == 0:
+                raise DataBarError("every row of the image is nearly one value (a blank or "
+                                   "saturated image): nothing to analyse")
+            if rows - start > rows // 2:
+                raise DataBarError(f"a data bar of {rows - start} of {rows} rows was found, more "
+                                   f"than half the image; pass --data-bar-rows N (0 for none)")
+            return rows - start
     return 0
+
+
+class DataBarError(ValueError):
+    """The data bar cannot be told from the sample."""
 
 
 def sample_rows(image: np.ndarray, data_bar_rows: Optional[int] = None) -> int:
@@ -52,34 +71,3 @@ def sample_rows(image: np.ndarray, data_bar_rows: Optional[int] = None) -> int:
     if not 0 <= bar < image.shape[0]:
         raise ValueError(f"data bar of {bar} rows does not fit an image of {image.shape[0]} rows")
     return image.shape[0] - bar
-
-
-def read_pixel_size_nm(path: str) -> Tuple[Optional[float], str]:
-    """Pixel size in nanometres from a Zeiss SEM TIFF (tag 34118, CZ_SEM), and where it came from.
-
-    Returns ``(size, "metadata")`` when the tag holds a pixel size, else ``(None, "absent")``.
-    tifffile parses the tag into a dict; the pixel size is ``ap_pixel_size`` (with unit) when
-    the tag is fully decoded, otherwise the fourth number of its unnamed value tuple (metres),
-    as in the TiO2 release (7.34375e-09 m at 50 kX).
-    """
-    try:
-        import tifffile
-        with tifffile.TiffFile(path) as tif:
-            tag = tif.pages[0].tags.get(34118)
-            value = tag.value if tag is not None else None
-    except Exception:  # not a TIFF, or unreadable metadata: no pixel size
-        return None, "absent"
-    if not isinstance(value, dict):
-        return None, "absent"
-    named = value.get("ap_pixel_size") or value.get("ap_image_pixel_size")
-    if isinstance(named, (tuple, list)) and len(named) >= 2:
-        number, unit = float(named[1]), str(named[2] if len(named) > 2 else "nm").strip()
-        scale = {"nm": 1.0, "pm": 1e-3, "µm": 1e3, "um": 1e3, "m": 1e9}.get(unit)
-        if scale:
-            return number * scale, "metadata"
-    unnamed = value.get("")
-    if isinstance(unnamed, (tuple, list)) and len(unnamed) > 3:
-        metres = float(unnamed[3])
-        if 1e-12 < metres < 1e-5:
-            return metres * 1e9, "metadata"
-    return None, "absent"

@@ -1,0 +1,118 @@
+"""Microscope image files to an 8-bit grey image, saying what was done to get there.
+
+Detectors write 8-, 10-, 12-, 14- or 16-bit data, signed or unsigned, sometimes floating point,
+often in a 16-bit container. The model was trained on 8-bit grey values, so every image is
+brought to 0-255 by its real range, never by the container's:
+
+* unsigned integers: by the smallest of 2^8, 2^10, 2^12, 2^14, 2^16 - 1 that holds the data's
+  maximum (12-bit data in a 16-bit TIFF is scaled by 4095, not 65535);
+* signed integers: shifted so the minimum is 0 when it is negative, then as unsigned;
+* floating point: values in [0, 1] times 255, anything else stretched from its minimum to its
+  maximum;
+* colour: luminance; palette images through their palette.
+
+A multi-page file contributes its first page, and the note says how many there were.
+"""
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from paddleseg_hru2net.files import ImageReadError
+
+__all__ = ["read_microscope_image", "to_uint8", "MIN_SIDE"]
+
+#: The smallest side (pixels) worth analysing.
+MIN_SIDE = 16
+_DEPTHS = (8, 10, 12, 14, 16, 32)
+
+
+def to_uint8(array: np.ndarray) -> Tuple[np.ndarray, List[str]]:
+    """``(uint8 image, notes)``: ``array`` mapped to 0-255 by its real range (module docstring)."""
+    notes: List[str] = []
+    if array.dtype == np.uint8:
+        return array, notes
+    if array.dtype == bool:
+        return array.astype(np.uint8) * 255, ["binary image: 0/255"]
+    if np.issubdtype(array.dtype, np.floating):
+        finite = array[np.isfinite(array)]
+        if finite.size == 0:
+            raise ValueError("the image holds no finite values")
+        low, high = float(finite.min()), float(finite.max())
+        if low >= 0.0 and high <= 1.0:
+            notes.append("floating-point 0-1 data: scaled by 255")
+            scaled = np.nan_to_num(array, nan=0.0) * 255.0
+        else:
+            notes.append(f"floating-point data {low:.4g}..{high:.4g}: stretched to 0-255")
+            scaled = (np.nan_to_num(array, nan=low) - low) * (255.0 / max(high - low, 1e-12))
+        return np.clip(np.round(scaled), 0, 255).astype(np.uint8), notes
+    values = array.astype(np.int64)
+    if np.issubdtype(array.dtype, np.signedinteger) and values.min() < 0:
+        offset = -int(values.min())
+        notes.append(f"signed data: shifted by {offset}")
+        values = values + offset
+    container = array.dtype.itemsize * 8
+    depth = next(d for d in _DEPTHS if values.max() < 2 ** d)
+    if depth < container:
+        notes.append(f"{depth}-bit data in a {container}-bit file: scaled by {2 ** depth - 1}")
+    scaled = values * (255.0 / (2 ** depth - 1))
+    return np.clip(np.round(scaled), 0, 255).astype(np.uint8), notes
+
+
+def _pages(image: Image.Image) -> int:
+    return int(getattr(image, "n_frames", 1) or 1)
+
+
+def _array_of(image: Image.Image) -> np.ndarray:
+    if image.mode in ("P", "PA", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "1", "L"):
+        return np.asarray(image.convert("L"))
+    if image.mode == "I;16S":
+        return np.asarray(image, dtype=np.int16)
+    array = np.asarray(image)
+    if image.mode == "I" and array.size and array.min() >= 0 and array.max() < 2 ** 16:
+        return array.astype(np.uint16)  # PIL widens 16-bit PNGs to 32-bit "I"
+    return array
+
+
+def _read_tifffile(path: str) -> Tuple[np.ndarray, int]:
+    import tifffile
+    with tifffile.TiffFile(path) as tif:
+        pages = len(tif.pages)
+        array = tif.pages[0].asarray()
+    if array.ndim == 3 and array.shape[-1] in (3, 4):
+        array = array[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        array = array.astype(np.float32)
+    elif array.ndim == 3:
+        array = array[0]
+    return array, pages
+
+
+def read_microscope_image(path: str) -> Tuple[np.ndarray, List[str]]:
+    """``(uint8 grey image, notes on what was done to it)``; :class:`ImageReadError` naming
+    the file when it cannot be read or is too small to analyse."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            pages = _pages(image)
+            array = _array_of(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as pil_error:
+        if not str(path).lower().endswith((".tif", ".tiff")):
+            raise ImageReadError(f"{path}: cannot read image ({pil_error})") from pil_error
+        try:
+            array, pages = _read_tifffile(path)
+        except Exception as error:  # noqa: BLE001 - tifffile raises many types for bad files
+            raise ImageReadError(f"{path}: cannot read image ({error})") from error
+    if array.ndim != 2:
+        raise ImageReadError(f"{path}: unsupported image layout {array.shape}; save it as a grey image")
+    if min(array.shape) < MIN_SIDE:
+        raise ImageReadError(f"{path}: {array.shape[1]} x {array.shape[0]} px is too small to "
+                             f"analyse (at least {MIN_SIDE} x {MIN_SIDE})")
+    try:
+        grey, notes = to_uint8(array)
+    except ValueError as error:
+        raise ImageReadError(f"{path}: {error}") from error
+    if pages > 1:
+        notes.append(f"multi-page file: page 1 of {pages} analysed")
+    return grey, notes
