@@ -103,6 +103,8 @@ class ImageResult:
     particles: List[Particle]
     image: SEMImage
     outputs: Dict[str, str] = field(default_factory=dict)
+    scale: str = "native"
+    warnings: List[str] = field(default_factory=list)
 
     @property
     def unit(self) -> str:
@@ -153,6 +155,39 @@ def analyze_image(image: SEMImage, probabilities: np.ndarray,
     labels = splitting.labels(probabilities)
     return ImageResult(image.path, mask, labels, measure_particles(labels, image.pixel_size_nm),
                        image)
+
+
+@dataclass
+class Segmentation:
+    """A model's class probabilities of an image (on its own grid) and how they were made."""
+
+    probabilities: np.ndarray
+    scale: object  # analysis.scale.ScaleChoice
+    feed: object  # inference.feed.Feed
+
+
+def segment_image(image: SEMImage, segmenter, estimate_scale: bool = True) -> Segmentation:
+    """The image segmented at the model's scale (:mod:`paddleseg_hru2net.analysis.scale`)."""
+    from paddleseg_hru2net.analysis.scale import scaled_probabilities
+    probabilities, scale = scaled_probabilities(image.grey, image.pixel_size_nm, segmenter,
+                                                estimate_scale)
+    return Segmentation(probabilities, scale, segmenter.feed)
+
+
+def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
+                         splitting: Splitting = Splitting()) -> ImageResult:
+    """:func:`analyze_image`, plus the scale used and warnings where the model may be out of
+    its depth (:mod:`paddleseg_hru2net.analysis.confidence`)."""
+    from paddleseg_hru2net.analysis.confidence import out_of_depth_warnings
+    result = analyze_image(image, segmentation.probabilities, splitting)
+    to_px = 1.0 / image.pixel_size_nm if image.pixel_size_nm else 1.0
+    diameters = [p.equivalent_diameter * to_px for p in result.particles if not p.touches_border]
+    feed = segmentation.feed
+    result.scale = segmentation.scale.describe()
+    result.warnings = out_of_depth_warnings(particle_maps(segmentation.probabilities)[0], diameters,
+                                            feed.window, segmentation.scale.factor,
+                                            feed.particle_diameter_px, feed.polarity)
+    return result
 
 
 def _csv_text(rows: List[dict], fields: List[str]) -> str:
@@ -210,7 +245,9 @@ def summary_row(result: ImageResult) -> dict:
         "pixel_size_nm": result.image.pixel_size_nm or "",
         "pixel_size_source": result.image.pixel_size_source,
         "data_bar_rows": result.image.data_bar_rows,
+        "scale": result.scale,
         "notes": "; ".join(result.image.notes),
+        "warnings": "; ".join(result.warnings),
     })
     return row
 
@@ -396,7 +433,11 @@ def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage
             stem = stems[image_path]
             try:
                 image = load_sem_image(image_path, pixel_size_nm, data_bar_rows)
-                result = analyze_image(image, probabilities_of(image), splitting)
+                segmented = probabilities_of(image)
+                if isinstance(segmented, Segmentation):
+                    result = analyze_segmentation(image, segmented, splitting)
+                else:
+                    result = analyze_image(image, segmented, splitting)
                 write_image_results(result, out_dir, stem)
                 record = image_record(result)
                 write_json(os.path.join(out_dir, f"{stem}_summary.json"), record)

@@ -48,6 +48,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="watershed: how much deeper (px) than a neck a particle core must be")
     parser.add_argument("--min-area", dest="min_area", type=int, default=None,
                         help="leave particles smaller than this many pixels out of the tables")
+    parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
+                        help="segment at the image's own scale (default: resample to the model's "
+                             "scale by pixel size, or by a first pass where the size is unknown)")
     parser.add_argument("--resume", action="store_true",
                         help="finish an interrupted run in --out: images already done are kept")
     parser.add_argument("--overwrite", action="store_true",
@@ -79,7 +82,9 @@ def _report(outcome: dict, out_dir: str) -> int:
         size = row[f"median_equivalent_diameter_{unit}"]
         size_text = f"{size:.1f} {unit}" if size != "" else "-"
         print(f"{row['image']}: {row['particles']} particles, median diameter {size_text} "
-              f"(pixel size: {row['pixel_size_source']})")
+              f"(pixel size: {row['pixel_size_source']}; scale: {row['scale']})")
+        if row.get("warnings"):
+            print(f"  warning: {row['warnings']}", file=sys.stderr)
     print(f"results in {out_dir}")
     if outcome["interrupted"]:
         print(f"interrupted after {len(outcome['records'])} of {outcome['images']} images; the "
@@ -95,7 +100,8 @@ def _report(outcome: dict, out_dir: str) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     _check_numbers(args)
-    from paddleseg_hru2net.analysis.workflow import analyze_folder, list_sem_images, prepare_output_folder
+    from paddleseg_hru2net.analysis.workflow import (analyze_folder, list_sem_images,
+                                                     prepare_output_folder, segment_image)
     from paddleseg_hru2net.inference import load_segmenter, resolve_source
 
     list_sem_images(args.input)
@@ -104,9 +110,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     splitting = _splitting(args, source)
     segmenter = load_segmenter(source, args.backend, args.window)
     settings = {"model": source.describe(), "window": list(segmenter.feed.window)}
-    outcome = analyze_folder(args.input, args.out, lambda image: segmenter.probabilities(image.grey),
+    outcome = analyze_folder(args.input, args.out,
+                             lambda image: segment_image(image, segmenter, not args.native_scale),
                              args.pixel_size, args.data_bar_rows, splitting, resume=args.resume,
-                             settings=settings)
+                             settings=dict(settings, native_scale=args.native_scale))
     return _report(outcome, args.out)
 
 

@@ -24,6 +24,10 @@ class Feed:
         mean, std: per-channel normalisation of intensities scaled to ``[0, 1]``.
         num_classes: classes the model outputs (2: background/particle; 3: with contacts).
         pixel_size_nm: the pixel size of the training images, where known (the model's scale).
+        particle_diameter_px: the median equivalent diameter (pixels) of the training particles:
+            the size the model sees best; images are resampled towards it.
+        polarity: ``bright`` (trained on bright particles on a dark background only) or
+            ``both`` (trained with inverted contrast too).
         stride: ``(height, width)`` step between windows; default 3/4 of the window.
     """
 
@@ -33,6 +37,8 @@ class Feed:
     std: Tuple[float, ...] = (0.5,)
     num_classes: int = 2
     pixel_size_nm: Optional[float] = None
+    particle_diameter_px: Optional[float] = None
+    polarity: str = "bright"
     stride: Tuple[int, int] = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -57,7 +63,8 @@ class Feed:
     def as_dict(self) -> dict:
         return {"window": list(self.window), "stride": list(self.stride), "channels": self.channels,
                 "mean": list(self.mean), "std": list(self.std), "num_classes": self.num_classes,
-                "pixel_size_nm": self.pixel_size_nm}
+                "pixel_size_nm": self.pixel_size_nm, "particle_diameter_px": self.particle_diameter_px,
+                "polarity": self.polarity}
 
 
 def intensity_range(grey: np.ndarray) -> float:

@@ -160,7 +160,9 @@ def feed_of(config, dataset_class, record: Dict[str, Any]) -> Feed:
     num_classes = config.model_cfg.get("num_classes") or getattr(dataset_class, "NUM_CLASSES", 2)
     return Feed(window=window, channels=int(getattr(dataset_class, "IMG_CHANNELS", 3)),
                 mean=tuple(mean), std=tuple(std), num_classes=int(num_classes),
-                pixel_size_nm=record.get("pixel_size_nm"))
+                pixel_size_nm=record.get("pixel_size_nm"),
+                particle_diameter_px=record.get("particle_diameter_px"),
+                polarity=record.get("polarity", "bright"))
 
 
 @dataclass

@@ -1,0 +1,49 @@
+"""Warnings for images a model may be out of its depth on: the table would look as plausible
+as a good one, so the summary and the console say when it should not be trusted."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import numpy as np
+
+__all__ = ["out_of_depth_warnings", "LOW_CONFIDENCE", "DENSE_FRACTION"]
+
+#: Mean particle probability over the particle mask below which the model is unsure.
+LOW_CONFIDENCE = 0.8
+#: Particle share of the image above which contrast is probably inverted (or it is not particles).
+DENSE_FRACTION = 0.6
+
+
+def out_of_depth_warnings(particle: np.ndarray, diameters_px: List[float], window: tuple,
+                          factor: float = 1.0, training_diameter_px: Optional[float] = None,
+                          polarity: str = "bright") -> List[str]:
+    """Reasons not to trust an image's particle table (empty if none).
+
+    Args:
+        particle: particle probability ``(H, W)`` on the image's grid.
+        diameters_px: equivalent diameters (image pixels) of the particles found.
+        window: the model's window (height, width), at the segmentation scale.
+        factor: the resampling factor the image was segmented at.
+        training_diameter_px: median diameter of the training particles, if recorded.
+        polarity: the model's ``Feed.polarity``.
+    """
+    warnings: List[str] = []
+    mask = particle > 0.5
+    if not mask.any():
+        return ["no particles found"]
+    confidence = float(particle[mask].mean())
+    if confidence < LOW_CONFIDENCE:
+        warnings.append(f"low confidence over the particles (mean probability {confidence:.2f})")
+    fraction = float(mask.mean())
+    if fraction > DENSE_FRACTION:
+        hint = " - inverted contrast? try a model trained for both polarities" if polarity == "bright" else ""
+        warnings.append(f"particles cover {100 * fraction:.0f} % of the image{hint}")
+    if diameters_px:
+        median = float(np.median(diameters_px)) * factor  # at the segmentation scale
+        if median > 0.4 * min(window):
+            warnings.append(f"particles ({median:.0f} px at the model's scale) are close to the "
+                            f"{min(window)} px window")
+        if training_diameter_px and not (training_diameter_px / 3 <= median <= 3 * training_diameter_px):
+            warnings.append(f"particle size ({median:.0f} px at the model's scale) is far from the "
+                            f"training particles' ({training_diameter_px:.0f} px)")
+    return warnings

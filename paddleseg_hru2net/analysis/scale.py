@@ -1,0 +1,110 @@
+"""Segment at the model's scale: resample images so particles have the size the model knows.
+
+A model learns particles of the sizes it was trained on (TiO2 at 7.34 nm/px: about 24 px
+across). An image at another magnification is resampled before segmentation and the class
+probabilities are mapped back to the image's own grid, so labels and lengths stay in the
+image's pixels and nanometres:
+
+* the image's pixel size is known and the model's is too: factor = image / model pixel size;
+* otherwise, when the model records its training particles' median diameter, a first pass at
+  the native scale measures the image's particles and the factor brings their median to the
+  model's (not applied within 0.77x-1.3x, where the model works as it is);
+* otherwise the native scale.
+
+The summary says which (``scale`` column).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
+
+__all__ = ["ScaleChoice", "median_particle_diameter", "resample", "probabilities_at",
+           "scaled_probabilities", "MIN_FACTOR", "MAX_FACTOR"]
+
+MIN_FACTOR, MAX_FACTOR = 0.25, 4.0
+#: Factors this close to 1 are not worth a resampling (the model is trained with 0.75-1.33 jitter).
+NEUTRAL = (0.77, 1.3)
+_FOUR = ndimage.generate_binary_structure(2, 1)
+
+
+@dataclass(frozen=True)
+class ScaleChoice:
+    """The factor an image was resampled by before segmentation (``> 1`` enlarges) and why."""
+
+    factor: float
+    source: str
+
+    def describe(self) -> str:
+        return "native" if self.factor == 1.0 else f"x{self.factor:.3g} ({self.source})"
+
+
+def median_particle_diameter(particle: np.ndarray, threshold: float = 0.5,
+                             min_area: int = 9) -> Optional[float]:
+    """Median equivalent diameter (px) of the regions of ``particle > threshold`` that do not
+    touch the border and have at least ``min_area`` pixels; None if there are none."""
+    labels, count = ndimage.label(particle > threshold, structure=_FOUR)
+    if count == 0:
+        return None
+    areas = np.bincount(labels.ravel())[1:]
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    keep = areas >= min_area
+    keep[border[border > 0] - 1] = False
+    if not keep.any():
+        keep = areas >= min_area  # everything touches the border: better than nothing
+    if not keep.any():
+        return None
+    return float(np.median(np.sqrt(4.0 * areas[keep] / np.pi)))
+
+
+def resample(grey: np.ndarray, factor: float) -> np.ndarray:
+    """``grey`` scaled by ``factor`` (area averaging when shrinking, bilinear when enlarging)."""
+    height, width = grey.shape
+    size = (max(1, int(round(width * factor))), max(1, int(round(height * factor))))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    return cv2.resize(grey, size, interpolation=interpolation)
+
+
+def probabilities_at(segmenter: Segmenter, grey: np.ndarray, factor: float) -> np.ndarray:
+    """Class probabilities ``(K, H, W)`` on ``grey``'s own grid, segmented at ``factor``."""
+    if factor == 1.0:
+        return segmenter.probabilities(grey)
+    scaled = segmenter.probabilities(resample(grey, factor))
+    height, width = grey.shape
+    back = np.stack([cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
+                     for plane in scaled])
+    return back / back.sum(axis=0, keepdims=True)
+
+
+def _clamped(factor: float) -> float:
+    return float(min(max(factor, MIN_FACTOR), MAX_FACTOR))
+
+
+def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
+                         allow_estimate: bool = True) -> tuple:
+    """``(probabilities on grey's grid, ScaleChoice)`` following the module's rules."""
+    feed = segmenter.feed
+    if pixel_size_nm and feed.pixel_size_nm:
+        factor = _clamped(pixel_size_nm / feed.pixel_size_nm)
+        choice = ScaleChoice(round(factor, 4), f"pixel size {pixel_size_nm:.3g} nm, model "
+                                               f"{feed.pixel_size_nm:.3g} nm")
+        if NEUTRAL[0] <= factor <= NEUTRAL[1]:
+            choice = ScaleChoice(1.0, "pixel size matches the model's")
+        return probabilities_at(segmenter, grey, choice.factor), choice
+    first = segmenter.probabilities(grey)
+    if not (allow_estimate and feed.particle_diameter_px):
+        return first, ScaleChoice(1.0, "native")
+    diameter = median_particle_diameter(particle_probability_of(first))
+    if diameter is None:
+        return first, ScaleChoice(1.0, "no particles found at the native scale")
+    factor = _clamped(feed.particle_diameter_px / diameter)
+    if NEUTRAL[0] <= factor <= NEUTRAL[1]:
+        return first, ScaleChoice(1.0, "estimated: particle size matches the model's")
+    return probabilities_at(segmenter, grey, factor), ScaleChoice(
+        round(factor, 4), f"estimated from a first pass: median diameter {diameter:.1f} px, "
+                          f"model {feed.particle_diameter_px:.1f} px")
