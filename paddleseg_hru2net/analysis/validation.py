@@ -108,9 +108,9 @@ class ImageComparison:
 
 
 def manual_particles(image: SEMImage, manual_mask: np.ndarray) -> ImageResult:
-    """The annotators' particles: 4-connected regions of the manual mask, whose 1-px background
-    lines separate touching particles."""
-    labels = instances_from_mask(manual_mask)
+    """The annotators' particles: an instance map as it is, or the 4-connected regions of a 0/1
+    mask, whose 1-px background lines separate touching particles."""
+    labels = manual_mask.astype(np.int32) if manual_mask.max() > 1 else instances_from_mask(manual_mask)
     return ImageResult(image.path, (labels > 0).astype(np.uint8), labels,
                        measure_particles(labels, image.pixel_size_nm), image)
 

@@ -118,12 +118,16 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def hru2net(argv: Optional[List[str]] = None) -> int:
-    """The ``hru2net`` command: ``hru2net analyze ...``."""
+    """The ``hru2net`` command: ``hru2net analyze ...`` or ``hru2net finetune ...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("analyze",):
-        print("usage: hru2net analyze IMAGE_OR_FOLDER --out DIR [options]  (hru2net analyze -h)",
+    if not argv or argv[0] not in ("analyze", "finetune"):
+        print("usage: hru2net analyze IMAGE_OR_FOLDER --out DIR [options]  (hru2net analyze -h)\n"
+              "       hru2net finetune --images DIR --masks DIR --out DIR  (hru2net finetune -h)",
               file=sys.stderr)
         return 2
+    if argv[0] == "finetune":
+        from paddleseg_hru2net.cli.finetune import main as finetune
+        return finetune(argv[1:])
     return main(argv[1:])
 
 

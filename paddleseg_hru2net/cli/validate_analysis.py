@@ -25,7 +25,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="hru2net-validate-analysis", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[1:]))
-    parser.add_argument("--release", required=True, help="TiO2 release folder")
+    parser.add_argument("--release", default=None, help="TiO2 release folder")
+    parser.add_argument("--emps", default=None,
+                        help="the EMPS folder instead (with --manifest of hru2net-prepare-generalist: its val images)")
     parser.add_argument("--manifest", required=True, help="manifest.json of a prepared split")
     parser.add_argument("--split", default="test", help="val or test (a split of the manifest)")
     parser.add_argument("--model", default=None, help="a shipped model by name")
@@ -36,9 +38,58 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     for option in ("threshold", "core-threshold", "min-depth"):
         parser.add_argument(f"--{option}", dest=option.replace("-", "_"), type=float, default=None)
     parser.add_argument("--min-area", dest="min_area", type=int, default=None)
+    parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
+                        help="segment at the image's own scale (as hru2net analyze --native-scale)")
+    parser.add_argument("--invert", action="store_true",
+                        help="invert the images' contrast first (dark particles on a bright background)")
+    parser.add_argument("--rescale", type=float, default=1.0,
+                        help="resample images and masks by this factor first (pixel size adjusted)")
     parser.add_argument("--tune", action="store_true", help="score a grid of splitting settings")
     parser.add_argument("--save_json", default=None, help="write the totals (and per image) as JSON")
     return parser.parse_args(argv)
+
+
+def _manual_samples(args):
+    """``(SEMImage, manual mask or instance map)`` of the chosen images."""
+    import json
+
+    from paddleseg_hru2net.analysis.workflow import SEMImage, load_sem_image
+    from paddleseg_hru2net.datasets.generalist import read_emps_sample
+    from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
+    from paddleseg_hru2net.evaluation import split_image_ids
+    if args.emps:
+        with open(args.manifest) as handle:
+            ids = json.load(handle)["sources"]["emps"]["val_ids"]
+        if args.split != "val":
+            raise UserError("--emps evaluates the EMPS images held out for validation: --split val")
+        for image_id in ids:
+            grey, instances = read_emps_sample(args.emps, image_id)
+            yield SEMImage(f"{image_id}.png", grey, 0, None, "none (pixels)"), instances
+        return
+    if not args.release:
+        raise UserError("give --release (TiO2) or --emps")
+    wanted = set(split_image_ids(args.manifest, args.split))
+    for pair in [p for p in find_pairs(args.release) if p.image_id in wanted]:
+        yield load_sem_image(pair.image_path), load_sample(pair).label
+
+
+def transformed(image, manual, rescale: float, invert: bool):
+    """The image (and its manual mask) as another microscope might have recorded it: resampled
+    by ``rescale`` (pixel size divided by it) and/or with inverted contrast."""
+    import dataclasses
+
+    import cv2
+    grey = image.grey
+    if rescale != 1.0:
+        if not 0.1 <= rescale <= 10:
+            raise UserError(f"--rescale {rescale}: use a factor between 0.1 and 10")
+        size = (int(round(grey.shape[1] * rescale)), int(round(grey.shape[0] * rescale)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA if rescale < 1 else cv2.INTER_LINEAR)
+        manual = cv2.resize(manual, size, interpolation=cv2.INTER_NEAREST)
+    if invert:
+        grey = 255 - grey
+    pixel = image.pixel_size_nm / rescale if image.pixel_size_nm else None
+    return dataclasses.replace(image, grey=grey, pixel_size_nm=pixel), manual
 
 
 TUNING_GRID = {"threshold": [0.4, 0.5], "core_threshold": [0.5, 0.6, 0.7, 0.8, 0.9],
@@ -53,20 +104,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     from tqdm import tqdm
 
     from paddleseg_hru2net.analysis.validation import comparison_table, compare_with_manual, score_splittings, summarise
-    from paddleseg_hru2net.analysis.workflow import Splitting, load_sem_image, splitting_for
+    from paddleseg_hru2net.analysis.workflow import Splitting, segment_image, splitting_for
     from paddleseg_hru2net.cli.analyze import _splitting
-    from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
-    from paddleseg_hru2net.evaluation import split_image_ids
     from paddleseg_hru2net.files import write_json
     from paddleseg_hru2net.inference import load_segmenter, resolve_source
 
     source = resolve_source(args.config, args.model_path, model=args.model)
     segmenter = load_segmenter(source, args.backend, args.window)
-    wanted = set(split_image_ids(args.manifest, args.split))
     samples = []
-    for pair in tqdm([p for p in find_pairs(args.release) if p.image_id in wanted], desc="segmenting"):
-        image = load_sem_image(pair.image_path)
-        samples.append((image, load_sample(pair).label, segmenter.probabilities(image.grey)))
+    for image, manual in tqdm(list(_manual_samples(args)), desc="segmenting"):
+        image, manual = transformed(image, manual, args.rescale, args.invert)
+        segmentation = segment_image(image, segmenter, not args.native_scale)
+        samples.append((image, manual, segmentation.probabilities))
     if args.tune:
         base = splitting_for(source).as_dict()
         grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h})

@@ -1,0 +1,100 @@
+"""A user's own images with masks, made into a training folder for fine-tuning.
+
+Masks pair with images by name: ``<stem>.<ext>`` with ``<stem>``, ``<stem>_m``, ``<stem>_mask``
+or ``<stem>_label`` in the mask folder. A mask may be a 0/255 (or 0/1) particle mask, whose
+touching particles are told apart by background lines as in the TiO2 release (4-connected
+regions), or an instance map (one value per particle, 8- or 16-bit). Labels are written as the
+model's classes: 0/1 for two-class models, with contacts (class 2) for instance-aware ones.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from paddleseg_hru2net.datasets.instance_targets import contact_target, instances_from_mask
+from paddleseg_hru2net.datasets.layout import write_lists, write_sample
+from paddleseg_hru2net.datasets.tio2_release import tile_positions
+from paddleseg_hru2net.errors import InputError
+from paddleseg_hru2net.files import ImageReadError, read_label
+from paddleseg_hru2net.microscopy.data_bar import sample_rows
+from paddleseg_hru2net.microscopy.reading import read_microscope_image
+
+__all__ = ["pair_images_with_masks", "instances_of_mask", "write_training_folder", "MASK_SUFFIXES"]
+
+MASK_SUFFIXES = ("", "_m", "_mask", "_label", "_labels")
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+IGNORE = 255
+
+
+def pair_images_with_masks(images_dir: str, masks_dir: str) -> List[Tuple[str, str]]:
+    """``(image, mask)`` path pairs; :class:`InputError` naming an image without a mask."""
+    for folder in (images_dir, masks_dir):
+        if not os.path.isdir(folder):
+            raise InputError(f"{folder}: no such folder")
+    masks: Dict[str, str] = {}
+    for name in sorted(os.listdir(masks_dir)):
+        stem, ext = os.path.splitext(name)
+        if ext.lower() in IMAGE_SUFFIXES:
+            masks[stem] = os.path.join(masks_dir, name)
+    pairs = []
+    for name in sorted(os.listdir(images_dir)):
+        stem, ext = os.path.splitext(name)
+        if ext.lower() not in IMAGE_SUFFIXES or name.startswith("."):
+            continue
+        match = next((masks[stem + s] for s in MASK_SUFFIXES if stem + s in masks), None)
+        if match is None:
+            raise InputError(f"{os.path.join(images_dir, name)}: no mask named {stem}.png (or "
+                             f"{stem}_m, {stem}_mask, {stem}_label) in {masks_dir}")
+        pairs.append((os.path.join(images_dir, name), match))
+    if not pairs:
+        raise InputError(f"{images_dir}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return pairs
+
+
+def instances_of_mask(mask: np.ndarray, path: str) -> np.ndarray:
+    """An instance map from a particle mask (0/255 or 0/1: 4-connected regions) or an instance
+    map (kept as it is)."""
+    if mask.ndim != 2:
+        raise InputError(f"{path}: a mask must be single-channel (grey or 16-bit), got {mask.shape}")
+    values = np.unique(mask)
+    if len(values) == 1:
+        raise InputError(f"{path}: the mask holds one value only ({values[0]}); no particles marked")
+    if set(values.tolist()) <= {0, 1} or set(values.tolist()) <= {0, 255}:
+        return instances_from_mask(mask > 0)
+    return mask.astype(np.int32)
+
+
+def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classes: int,
+                          tile: int = 512, val_images: int = 1) -> Dict[str, int]:
+    """Tiles of every pair (data bar cut, labels as ``num_classes`` classes) in PaddleSeg's
+    layout; the last ``val_images`` images (if more than that many are given) go to val."""
+    lists: Dict[str, list] = {"train": [], "val": [], "test": []}
+    holdout = val_images if len(pairs) > val_images else 0
+    for index, (image_path, mask_path) in enumerate(pairs):
+        grey, _ = read_microscope_image(image_path)
+        try:
+            mask = read_label(mask_path)
+        except ImageReadError as error:
+            raise InputError(str(error)) from error
+        if mask.shape != grey.shape:
+            raise InputError(f"{mask_path}: mask is {mask.shape[1]} x {mask.shape[0]} but its image "
+                             f"{image_path} is {grey.shape[1]} x {grey.shape[0]}")
+        rows = sample_rows(grey)
+        instances = instances_of_mask(mask[:rows], mask_path)
+        label = contact_target(instances) if num_classes == 3 else (instances > 0).astype(np.uint8)
+        grey = grey[:rows]
+        split = "val" if index >= len(pairs) - holdout else "train"
+        stem = os.path.splitext(os.path.basename(image_path))[0]
+        padded_image = np.pad(grey, ((0, max(tile - grey.shape[0], 0)), (0, max(tile - grey.shape[1], 0))))
+        padded_label = np.pad(label, ((0, max(tile - label.shape[0], 0)), (0, max(tile - label.shape[1], 0))),
+                              constant_values=IGNORE)
+        for top in tile_positions(grey.shape[0], tile):
+            for left in tile_positions(grey.shape[1], tile):
+                lists[split].append(write_sample(
+                    out_dir, f"{stem}_r{top:04d}_c{left:04d}",
+                    padded_image[top:top + tile, left:left + tile],
+                    padded_label[top:top + tile, left:left + tile]))
+    write_lists(out_dir, lists)
+    return {split: len(items) for split, items in lists.items()}
