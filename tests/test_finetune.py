@@ -1,0 +1,62 @@
+"""Fine-tuning a shipped model on a user's few images with masks of any kind."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from conftest import run_tool
+from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_instances
+from paddleseg_hru2net.datasets.user_images import instances_of_mask, pair_images_with_masks
+from paddleseg_hru2net.errors import InputError
+
+
+def user_folder(tmp_path):
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for index in range(3):
+        grey, instances = generate_sem_instances(index, SyntheticSEMConfig(height=96, width=128))
+        Image.fromarray(grey).save(images / f"sem{index}.png")
+        if index == 0:  # an instance map, 16-bit
+            tifffile.imwrite(masks / f"sem{index}_label.tif", instances.astype(np.uint16))
+        else:  # 0/255 masks
+            Image.fromarray(((instances > 0) * 255).astype(np.uint8)).save(masks / f"sem{index}_m.png")
+    return images, masks
+
+
+def test_masks_pair_by_name_and_become_instances(tmp_path):
+    images, masks = user_folder(tmp_path)
+    pairs = pair_images_with_masks(str(images), str(masks))
+    assert [p[1].split("/")[-1] for p in pairs] == ["sem0_label.tif", "sem1_m.png", "sem2_m.png"]
+    binary = np.zeros((20, 20), np.uint8)
+    binary[2:8, 2:8] = 255
+    binary[2:8, 9:15] = 255  # a 1-px line separates them
+    assert instances_of_mask(binary, "m.png").max() == 2
+    with pytest.raises(InputError, match="one value"):
+        instances_of_mask(np.zeros((5, 5), np.uint8), "m.png")
+    (images / "orphan.png").write_bytes((images / "sem1.png").read_bytes())
+    with pytest.raises(InputError, match="orphan.png: no mask"):
+        pair_images_with_masks(str(images), str(masks))
+
+
+def test_finetune_command_then_analyze_with_the_result(tmp_path):
+    images, masks = user_folder(tmp_path)
+    out = tmp_path / "model"
+    result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "finetune", "--images", str(images),
+                      "--masks", str(masks), "--out", str(out), "--iters", "2", "--crop", "64")
+    assert "fine-tuned model in" in result.stdout
+    for name in ("model.pdparams", "config.yml", "train_meta.json", "finetune.yml"):
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "train_meta.json").read_text())
+    assert meta["finetuned_from"].startswith("shipped model") and meta["iters"] == 2
+    analysis = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images), "--out",
+                        str(tmp_path / "results"), "--config", str(out / "config.yml"),
+                        "--model_path", str(out / "model.pdparams"))
+    assert "sem1.png:" in analysis.stdout
+    again = run_tool("-m", "paddleseg_hru2net.cli.analyze", "finetune", "--images", str(images),
+                     "--masks", str(masks), "--out", str(out), check=False)
+    assert again.returncode == 2 and "exists" in again.stderr
