@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from typing import List, Optional
 
 from tqdm import tqdm
 
 from paddleseg_hru2net.cli.common import UserError, friendly_main
-from paddleseg_hru2net.datasets.layout import publish_folder, staging_folder, write_lists, write_sample
+from paddleseg_hru2net.datasets.layout import staged_folder, write_lists, write_sample
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
 from paddleseg_hru2net.files import write_json
 
@@ -58,8 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     config = SyntheticSEMConfig(height=args.size[0], width=args.size[1],
                                 data_bar_rows=args.data_bar_rows,
                                 median_radius=args.median_radius, coverage=args.coverage)
-    staging = staging_folder(args.out, args.overwrite, UserError)
-    try:
+    with staged_folder(args.out, args.overwrite, UserError) as staging:
         pairs = []
         for index in tqdm(range(args.num), desc="synthetic SEM", unit="image"):
             image, mask = generate_sem_image(args.seed + index, config)
@@ -71,10 +69,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             "generator": "paddleseg_hru2net.datasets.synthetic", "seed": args.seed,
             "config": vars(config), "counts": {k: len(v) for k, v in splits.items()},
             "classes": {"0": "background", "1": "particle"}})
-        publish_folder(staging, args.out)
-    finally:
-        if os.path.isdir(staging):
-            shutil.rmtree(staging)
     print(f"wrote {args.num} images to {args.out} (train {train_n}, val {val_n}, test {test_n})")
     return 0
 

@@ -23,8 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_hru2net.datasets.instance_targets import CONTACT_CLASSES, contact_target
-from paddleseg_hru2net.datasets.layout import (SPLITS, publish_folder, staging_folder, write_lists,
-                                              write_sample)
+from paddleseg_hru2net.datasets.layout import SPLITS, staged_folder, write_lists, write_sample
 from paddleseg_hru2net.datasets.tio2_release import split_by_image
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_instances
 from paddleseg_hru2net.errors import InputError
@@ -121,8 +120,7 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
     if tio2_dir is None and emps_root is None and synthetic == 0:
         raise GeneralistDataError("nothing to prepare: give a TiO2 folder, an EMPS folder or "
                                   "synthetic images")
-    staging = staging_folder(out_dir, overwrite, GeneralistDataError)
-    try:
+    with staged_folder(out_dir, overwrite, GeneralistDataError) as staging:
         lists: Dict[str, List[Pair]] = {split: [] for split in SPLITS}
         sources: Dict[str, Dict[str, object]] = {}
         if tio2_dir is not None:
@@ -156,8 +154,4 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
                     "options": {"val_fraction": val_fraction, "seed": seed, "synthetic": synthetic},
                     "target": "contact"}
         write_json(os.path.join(staging, "manifest.json"), manifest)
-        publish_folder(staging, out_dir)
-    finally:
-        if os.path.exists(staging):
-            shutil.rmtree(staging)
     return manifest

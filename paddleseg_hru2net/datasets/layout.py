@@ -4,13 +4,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
+from typing import Iterator
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from paddleseg_hru2net.files import write_png, write_text
 
-__all__ = ["write_sample", "write_lists", "staging_folder", "publish_folder", "SPLITS"]
+__all__ = ["write_sample", "write_lists", "staging_folder", "publish_folder", "staged_folder", "SPLITS"]
 
 SPLITS = ("train", "val", "test")
 Pair = Tuple[str, str]
@@ -53,3 +55,16 @@ def publish_folder(staging: str, out_dir: str) -> None:
     if os.path.exists(out_dir):
         shutil.rmtree(out_dir)
     os.replace(staging, out_dir)
+
+
+@contextmanager
+def staged_folder(out_dir: str, overwrite: bool, error: type = FileExistsError) -> Iterator[str]:
+    """Yield a staging folder for ``out_dir``; publish it when the block succeeds, remove it
+    when it fails, so ``out_dir`` is either complete or untouched."""
+    staging = staging_folder(out_dir, overwrite, error)
+    try:
+        yield staging
+        publish_folder(staging, out_dir)
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging)

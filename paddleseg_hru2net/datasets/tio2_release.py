@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import shutil
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -22,8 +21,7 @@ import numpy as np
 from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.datasets.instance_targets import (CONTACT_CLASSES, contact_target,
                                                          instances_from_mask)
-from paddleseg_hru2net.datasets.layout import (SPLITS, publish_folder, staging_folder, write_lists,
-                                              write_sample)
+from paddleseg_hru2net.datasets.layout import SPLITS, staged_folder, write_lists, write_sample
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.files import ImageReadError, read_grey, write_json
 
@@ -245,8 +243,7 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
     samples = [TARGETS[target](load_sample(pair, data_bar_rows))
                for pair in tqdm(pairs, desc="reading", unit="image", disable=not progress)]
 
-    staging = staging_folder(out_dir, overwrite, ReleaseError)
-    try:
+    with staged_folder(out_dir, overwrite, ReleaseError) as staging:
         lists: Dict[str, List[Tuple[str, str]]] = {split: [] for split in SPLITS}
         foreground = {split: [0, 0] for split in SPLITS}
         if protocol == "by-image":
@@ -289,8 +286,4 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
                        "Zenodo 4563942. Do not redistribute tiles made from them.",
         }
         write_json(os.path.join(staging, "manifest.json"), manifest)
-        publish_folder(staging, out_dir)
-    finally:
-        if os.path.exists(staging):
-            shutil.rmtree(staging)
     return manifest
