@@ -45,7 +45,7 @@ def test_data_bar_is_found_in_every_release_image(tio2_release):
 def test_pixel_size_from_zeiss_metadata(tio2_release):
     image = next((tio2_release / RELEASE_IMAGES).glob("*.tif"))
     size, source = read_pixel_size_nm(str(image))
-    assert source == "metadata" and size == pytest.approx(7.344, abs=1e-3)
+    assert source == "metadata (Zeiss TIFF tag 34118)" and size == pytest.approx(7.344, abs=1e-3)
 
 
 def test_tiles_cover_images_without_data_bar_and_hold_class_ids(prepared, tio2_release):

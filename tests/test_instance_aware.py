@@ -1,0 +1,98 @@
+"""The instance-aware HRU2-Net†: contact targets, the three-class head, mixed-size crops."""
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import pytest
+
+import paddleseg_hru2net  # noqa: F401  (registration)
+from paddleseg_hru2net.datasets.instance_targets import (CONTACT, PARTICLE, contact_pixels,
+                                                         contact_target, instances_from_mask)
+
+
+def test_contact_pixels_of_two_touching_squares_exactly():
+    """Two squares separated by a 1-px background line (as the manual masks draw them): with
+    radius 1 the contact class is that line and one pixel beyond each of its ends; with radius 2
+    it widens to the particle pixels on either side."""
+    mask = np.zeros((12, 16), np.uint8)
+    mask[3:9, 2:7] = 1     # columns 2-6
+    mask[3:9, 8:13] = 1    # columns 8-12; column 7 is the separation line
+    instances = instances_from_mask(mask)
+    assert instances.max() == 2
+    expected = np.where(mask > 0, PARTICLE, 0).astype(np.uint8)
+    expected[2:10, 7] = CONTACT
+    np.testing.assert_array_equal(contact_target(instances, radius=1), expected)
+    wide = np.where(mask > 0, PARTICLE, 0).astype(np.uint8)
+    wide[1:11, 6:9] = CONTACT
+    np.testing.assert_array_equal(contact_target(instances, radius=2), wide)
+
+
+def test_no_contact_for_isolated_particles_and_directly_touching_ones():
+    single = np.zeros((10, 10), np.int32)
+    single[2:8, 2:8] = 1
+    assert not contact_pixels(single).any()
+    touching = np.zeros((6, 10), np.int32)
+    touching[1:5, 1:5] = 1
+    touching[1:5, 5:9] = 2
+    assert set(np.argwhere(contact_pixels(touching))[:, 1]) == {4, 5}
+
+
+def test_instances_from_mask_keeps_diagonal_neighbours_apart():
+    mask = np.array([[1, 0], [0, 1]], np.uint8)
+    assert instances_from_mask(mask).max() == 2
+
+
+@pytest.mark.parametrize("size", [(37, 45), (128, 96)])
+def test_three_class_head_shapes_and_gradients(size):
+    from paddleseg_hru2net.models import HRU2Netp
+    paddle.seed(0)
+    model = HRU2Netp(num_classes=3, in_channels=1)
+    model.train()
+    outputs = model(paddle.randn([2, 1, *size]))
+    assert len(outputs) == 7 and all(o.shape == [2, 3, *size] for o in outputs)
+    sum(o.mean() for o in outputs).backward()
+    missing = [n for n, p in model.named_parameters() if not p.stop_gradient and p.grad is None]
+    assert missing == []
+
+
+def test_two_class_weights_start_a_three_class_model(tmp_path):
+    """The shipped two-class weights load into the three-class model except its 14 output
+    tensors (the side and fusion convolutions)."""
+    from paddleseg_hru2net.models import HRU2Netp
+    from paddleseg_hru2net.inference.source import shipped_source
+    model = HRU2Netp(num_classes=3, in_channels=1, pretrained=shipped_source("hru2netp_tio2").weights)
+    state = paddle.load(shipped_source("hru2netp_tio2").weights)
+    same = [k for k, v in model.state_dict().items() if k in state and list(state[k].shape) == v.shape
+            and np.array_equal(state[k].numpy(), v.numpy())]
+    assert len(model.state_dict()) - len(same) == 14
+
+
+def test_random_crop_of_sizes_draws_every_size():
+    from paddleseg_hru2net.transforms import RandomCropOfSizes, RandomInvert
+    np.random.seed(0)
+    crop = RandomCropOfSizes(sizes=[32, 48])
+    seen = set()
+    for _ in range(30):
+        data = {"img": np.zeros((40, 50), np.float32), "label": np.zeros((40, 50), np.uint8),
+                "gt_fields": ["label"], "trans_info": []}
+        out = crop(data)
+        assert out["img"].shape == out["label"].shape
+        seen.add(out["img"].shape)
+    assert seen == {(32, 32), (48, 48)}
+    assert (RandomInvert(prob=1.0)({"img": np.array([[0.0, 200.0]])})["img"] == [[255.0, 55.0]]).all()
+    with pytest.raises(ValueError):
+        RandomInvert(prob=2)
+
+
+def test_regionwise_h_maxima_equals_skimage(tio2_release):
+    from scipy import ndimage
+    from skimage.morphology import h_maxima
+    from paddleseg_hru2net.analysis.particles import _regionwise_h_maxima
+    from paddleseg_hru2net.files import read_grey
+    path = next((tio2_release / "Electron Microscopy Image Masks" / "TiO2_Masks_Manual_4connected").glob("*.tif"))
+    mask = read_grey(path)[:712] > 0
+    mask = ndimage.binary_dilation(mask)  # touching particles, necks to split
+    distance = ndimage.gaussian_filter(ndimage.distance_transform_edt(mask), 1.0) * mask
+    for depth in (0.5, 1.5):
+        expected = h_maxima(distance, depth).astype(bool) & mask
+        np.testing.assert_array_equal(_regionwise_h_maxima(distance, mask, depth), expected)
