@@ -11,7 +11,7 @@ from PIL import Image
 from paddleseg_hru2net.analysis.workflow import (analyze_folder, analyze_image, load_sem_image,
                                                  output_stems, prepare_output_folder)
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
-from paddleseg_hru2net.files import ImageReadError
+from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.inference import Feed, ModelSource, Segmenter
 
 
@@ -133,12 +133,12 @@ def test_output_folder_rules(tmp_path):
     (tmp_path / "file.txt").write_text("x")
     for out, fragment in [(tmp_path / "file.txt", "is a file"), (folder, "inside the input"),
                           (folder / "results", "inside the input")]:
-        with pytest.raises(ImageReadError, match=fragment):
+        with pytest.raises(InputError, match=fragment):
             prepare_output_folder(str(out), str(folder))
     out = tmp_path / "out"
     prepare_output_folder(str(out), str(folder))
     analyze_folder(str(folder), str(out), threshold_probabilities, progress=False)
-    with pytest.raises(ImageReadError, match="--resume"):
+    with pytest.raises(InputError, match="--resume"):
         prepare_output_folder(str(out), str(folder))
     (out / "stale_mask.png").write_bytes(b"old")
     prepare_output_folder(str(out), str(folder), overwrite=True)
@@ -173,7 +173,7 @@ def test_resume_finishes_only_what_is_missing(tmp_path):
     assert not second["interrupted"] and len(second["records"]) == 3
     with open(out / "summary.csv") as handle:
         assert [r["image"] for r in csv.DictReader(handle)] == ["i0.png", "i1.png", "i2.png"]
-    with pytest.raises(ImageReadError, match="other settings"):
+    with pytest.raises(InputError, match="other settings"):
         analyze_folder(str(folder), str(out), threshold_probabilities, pixel_size_nm=3.0,
                        progress=False, resume=True)
 

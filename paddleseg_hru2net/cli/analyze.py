@@ -20,15 +20,15 @@ from paddleseg_hru2net.cli.common import UserError, friendly_main, positive_pair
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    from paddleseg_hru2net.inference.backends import backend_names
+    from paddleseg_hru2net.inference.backends import backend_names, installed_backends
     parser = argparse.ArgumentParser(prog="hru2net analyze", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[1:]))
     parser.add_argument("input", help="an image or a folder of them")
     parser.add_argument("--out", required=True, help="output folder (new or empty; see --resume, --overwrite)")
     parser.add_argument("--backend", choices=backend_names(), default=None,
-                        help="how to run the model (default: the fastest installed, "
-                             f"in this order: {', '.join(backend_names())})")
+                        help="how to run the model (default: the fastest installed; installed "
+                             f"here, fastest first: {', '.join(installed_backends()) or 'none'})")
     parser.add_argument("--model", default=None,
                         help="a shipped model by name (default: the shipped HRU2-Net†)")
     parser.add_argument("--config", default=None, help="model config, with --model_path")

@@ -33,6 +33,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--target", choices=["binary", "contact"], default="binary",
                         help="labels: binary (0/1, the paper's) or contact (adds class 2 where "
                              "touching particles meet, for the instance-aware model)")
+    parser.add_argument("--contact_radius", type=int, default=1,
+                        help="with --target contact: 1 marks the 1-px separation lines, 2 widens "
+                             "them to 3 px bands (default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     return parser.parse_args(argv)
 
@@ -45,7 +48,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             args.release, args.out, tile=args.tile, protocol=args.protocol,
             val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed,
             data_bar_rows=args.data_bar_rows, images_dir=args.images, masks_dir=args.masks,
-            mask_suffix=args.mask_suffix, overwrite=args.overwrite, target=args.target)
+            mask_suffix=args.mask_suffix, overwrite=args.overwrite, target=args.target,
+            contact_radius=args.contact_radius)
     except (ReleaseError, ValueError) as error:
         raise UserError(str(error)) from error
     print(json.dumps({k: manifest[k] for k in ("protocol", "tile_counts", "source_images")}))

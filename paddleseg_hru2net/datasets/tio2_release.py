@@ -114,12 +114,12 @@ def load_sample(pair: SourcePair, data_bar_rows: Optional[int] = None) -> Sample
                   image.shape[0] - rows)
 
 
-def with_contact_target(sample: Sample) -> Sample:
+def with_contact_target(sample: Sample, radius: int = 1) -> Sample:
     """The sample with its 0/1 label replaced by the three-class contact target."""
-    return dataclasses.replace(sample, label=contact_target(instances_from_mask(sample.label)))
+    return dataclasses.replace(sample, label=contact_target(instances_from_mask(sample.label), radius))
 
 
-TARGETS = {"binary": lambda sample: sample, "contact": with_contact_target}
+TARGETS = {"binary": lambda sample, radius: sample, "contact": with_contact_target}
 CLASS_NAMES = {"binary": {0: "background", 1: "particle"}, "contact": CONTACT_CLASSES}
 
 
@@ -212,7 +212,7 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
                     data_bar_rows: Optional[int] = None, images_dir: Optional[str] = None,
                     masks_dir: Optional[str] = None, mask_suffix: str = "_m",
                     overwrite: bool = False, progress: bool = True,
-                    target: str = "binary") -> Dict[str, object]:
+                    target: str = "binary", contact_radius: int = 1) -> Dict[str, object]:
     """Prepare the release as PaddleSeg tiles; returns the manifest (also written as JSON).
 
     Args:
@@ -230,6 +230,8 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
         target: ``binary`` (0 background, 1 particle: the paper's two classes) or ``contact``
             (adds class 2 where touching particles meet, derived from the whole mask before
             tiling: :mod:`paddleseg_hru2net.datasets.instance_targets`).
+        contact_radius: with ``target="contact"``: a pixel is contact when the square of this
+            radius around it holds two particles (1: the 1-px separation lines; 2: 3 px bands).
     """
     from tqdm import tqdm
 
@@ -240,7 +242,7 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
     if target not in TARGETS:
         raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
     pairs = find_pairs(release_root, images_dir, masks_dir, mask_suffix)
-    samples = [TARGETS[target](load_sample(pair, data_bar_rows))
+    samples = [TARGETS[target](load_sample(pair, data_bar_rows), contact_radius)
                for pair in tqdm(pairs, desc="reading", unit="image", disable=not progress)]
 
     with staged_folder(out_dir, overwrite, ReleaseError) as staging:
@@ -281,6 +283,7 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
             "options": {"tile": tile, "val_fraction": val_fraction, "test_fraction": test_fraction,
                         "seed": seed, "data_bar_rows": data_bar_rows, "mask_suffix": mask_suffix},
             "target": target,
+            "contact_radius": contact_radius if target == "contact" else None,
             "classes": {**{str(k): v for k, v in CLASS_NAMES[target].items()}, "255": "ignore (padding)"},
             "licence": "TiO2 images and masks: CC BY-NC-ND 4.0, Rühle, Krumrey, Hodoroaba (2021), "
                        "Zenodo 4563942. Do not redistribute tiles made from them.",
