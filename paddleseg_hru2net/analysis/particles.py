@@ -93,7 +93,7 @@ def _regionwise_h_maxima(distance: np.ndarray, mask: np.ndarray, depth: float) -
 
 def split_particles(probability: np.ndarray, threshold: float = 0.5, core_threshold: float = 0.8,
                     min_depth: float = 0.5, smoothing: float = 1.0,
-                    interior: Optional[np.ndarray] = None) -> np.ndarray:
+                    interior: Optional[np.ndarray] = None, min_core_area: int = 0) -> np.ndarray:
     """Label particles from a particle-probability map, splitting touching ones.
 
     A model's mask at ``threshold`` gives each particle its full extent, but touching particles
@@ -115,6 +115,9 @@ def split_particles(probability: np.ndarray, threshold: float = 0.5, core_thresh
         core_threshold: stricter threshold for the particle cores.
         min_depth, smoothing: of :func:`split_touching` on the core mask.
         interior: particle-interior probability ``(H, W)`` of a model with a contact class.
+        min_core_area: cores of fewer pixels are dropped before flooding (specks of interior
+            inside a contact band would otherwise each become a particle); the region they were
+            in still gets a particle if no other core reaches it.
 
     Returns:
         int32 label image: 0 background, 1..N particles.
@@ -129,9 +132,21 @@ def split_particles(probability: np.ndarray, threshold: float = 0.5, core_thresh
     if not mask.any():
         return np.zeros(mask.shape, np.int32)
     cores_of = probability if interior is None else np.asarray(interior, dtype=np.float32)
-    markers = split_touching((cores_of > core_threshold) & mask, min_depth, smoothing)
+    cores = (cores_of > core_threshold) & mask
+    if min_core_area > 1:
+        cores = _drop_small_regions(cores, min_core_area)
+    markers = split_touching(cores, min_depth, smoothing)
     markers = _mark_coreless_regions(markers, mask)
     return watershed(-cores_of, markers, mask=mask).astype(np.int32)
+
+
+def _drop_small_regions(mask: np.ndarray, min_area: int) -> np.ndarray:
+    """``mask`` without its 4-connected regions of fewer than ``min_area`` pixels."""
+    regions, _ = ndimage.label(mask)
+    areas = np.bincount(regions.ravel())
+    keep = areas >= min_area
+    keep[0] = False
+    return keep[regions]
 
 
 def drop_small_particles(labels: np.ndarray, min_area: int) -> np.ndarray:

@@ -62,6 +62,7 @@ class Splitting:
     core_threshold: float = 0.8
     min_depth: float = 0.5
     min_area: int = 0
+    min_core_area: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= self.core_threshold <= 1.0:
@@ -69,8 +70,9 @@ class Splitting:
                              f"{self.threshold} and core threshold {self.core_threshold}")
         if self.min_depth < 0:
             raise ValueError(f"min depth must not be negative, got {self.min_depth}")
-        if self.min_area < 0:
-            raise ValueError(f"min area must not be negative, got {self.min_area}")
+        if self.min_area < 0 or self.min_core_area < 0:
+            raise ValueError(f"min area and min core area must not be negative, got "
+                             f"{self.min_area} and {self.min_core_area}")
 
     def labels(self, probabilities: np.ndarray) -> np.ndarray:
         """Particle labels of a particle probability map ``(H, W)`` (or a 0/1 mask), or of a
@@ -78,12 +80,13 @@ class Splitting:
         from the particle-interior class."""
         particle, interior = particle_maps(probabilities)
         labels = split_particles(particle, self.threshold, self.core_threshold, self.min_depth,
-                                 interior=interior)
+                                 interior=interior, min_core_area=self.min_core_area)
         return drop_small_particles(labels, self.min_area) if self.min_area > 0 else labels
 
     def as_dict(self) -> dict:
         return {"threshold": self.threshold, "core_threshold": self.core_threshold,
-                "min_depth": self.min_depth, "min_area": self.min_area}
+                "min_depth": self.min_depth, "min_area": self.min_area,
+                "min_core_area": self.min_core_area}
 
 
 def particle_maps(probabilities: np.ndarray) -> tuple:

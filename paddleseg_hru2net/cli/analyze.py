@@ -48,6 +48,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="watershed: how much deeper (px) than a neck a particle core must be")
     parser.add_argument("--min-area", dest="min_area", type=int, default=None,
                         help="leave particles smaller than this many pixels out of the tables")
+    parser.add_argument("--min-core-area", dest="min_core_area", type=int, default=None,
+                        help="ignore particle cores smaller than this many pixels when splitting")
     parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
                         help="segment at the image's own scale (default: resample to the model's "
                              "scale by pixel size, or by a first pass where the size is unknown)")
@@ -68,8 +70,9 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
 def _splitting(args: argparse.Namespace, source):
     from paddleseg_hru2net.analysis.workflow import Splitting, splitting_for
-    chosen = {k: getattr(args, k) for k in ("threshold", "core_threshold", "min_depth", "min_area")
-              if getattr(args, k) is not None}
+    chosen = {k: getattr(args, k) for k in ("threshold", "core_threshold", "min_depth", "min_area",
+                                            "min_core_area")
+              if getattr(args, k, None) is not None}
     try:
         return Splitting(**{**splitting_for(source).as_dict(), **chosen})
     except (TypeError, ValueError) as error:

@@ -38,6 +38,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     for option in ("threshold", "core-threshold", "min-depth"):
         parser.add_argument(f"--{option}", dest=option.replace("-", "_"), type=float, default=None)
     parser.add_argument("--min-area", dest="min_area", type=int, default=None)
+    parser.add_argument("--min-core-area", dest="min_core_area", type=int, default=None)
     parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
                         help="segment at the image's own scale (as hru2net analyze --native-scale)")
     parser.add_argument("--invert", action="store_true",
@@ -92,8 +93,8 @@ def transformed(image, manual, rescale: float, invert: bool):
     return dataclasses.replace(image, grey=grey, pixel_size_nm=pixel), manual
 
 
-TUNING_GRID = {"threshold": [0.4, 0.5], "core_threshold": [0.5, 0.6, 0.7, 0.8, 0.9],
-               "min_depth": [0.5, 1.0, 2.0, 4.0]}
+TUNING_GRID = {"threshold": [0.5], "core_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+               "min_depth": [0.5, 1.0, 2.0, 100.0], "min_core_area": [0, 10, 20, 40]}
 
 
 @friendly_main
@@ -118,15 +119,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         samples.append((image, manual, segmentation.probabilities))
     if args.tune:
         base = splitting_for(source).as_dict()
-        grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h})
-                for t, c, h in itertools.product(*TUNING_GRID.values()) if t <= c]
-        print("| threshold | core threshold | min depth | count manual | count model | median ratio | particle IoU | F1 |")
-        print("|---|---|---|---|---|---|---|---|")
+        grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h,
+                             "min_core_area": a})
+                for t, c, h, a in itertools.product(*TUNING_GRID.values()) if t <= c]
+        print("| threshold | core threshold | min depth | min core area | count manual | count model | median ratio | particle IoU | F1 |")
+        print("|---|---|---|---|---|---|---|---|---|")
         scored = score_splittings(samples, grid)
         for splitting, total in scored:
             print(f"| {splitting.threshold} | {splitting.core_threshold} | {splitting.min_depth} | "
-                  f"{total['count_manual']} | {total['count_model']} | {total['median_ratio']:.3f} | "
-                  f"{total['particle_iou']:.3f} | {total['f1']:.3f} |")
+                  f"{splitting.min_core_area} | {total['count_manual']} | {total['count_model']} | "
+                  f"{total['median_ratio']:.3f} | {total['particle_iou']:.3f} | {total['f1']:.3f} |")
         print("best: " + json.dumps(scored[0][0].as_dict()))
         return 0
     splitting = _splitting(args, source)

@@ -18,8 +18,8 @@ __all__ = ["ModelSource", "WEIGHTS_DIR", "DEFAULT_MODEL", "PAPER_MODEL", "shippe
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
 #: The two-class HRU2-Net† of the paper, trained on TiO2 at 160 px crops.
 PAPER_MODEL = "hru2netp_tio2"
-#: What ``hru2net analyze`` uses when no model is named.
-DEFAULT_MODEL = PAPER_MODEL
+#: What the commands use when no model is named: the instance-aware HRU2-Net† for TiO2 SEM.
+DEFAULT_MODEL = "hru2netp_contact_tio2"
 _SHIPPED_FILES = {"config": "config.yml", "weights": "model.pdparams", "model_card": "MODEL_CARD.md"}
 
 
