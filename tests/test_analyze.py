@@ -224,7 +224,7 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
     for noise in ("Removing initializer", "[W:onnxruntime", "Paddle2ONNX", "Traceback"):
         assert noise not in result.stdout + result.stderr
     run = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert run["window"] == [160, 160]
+    assert run["window"] == [512, 512]  # the default instance-aware model slides large windows
     again = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images), "--out",
                      str(tmp_path / "out2"), "--pixel-size", "7.34")
     assert "exporting" not in again.stderr  # the cached export is reused

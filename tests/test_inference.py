@@ -93,11 +93,12 @@ def test_backends_agree_on_probabilities():
     """The shipped model on a synthetic SEM image, run by every backend (the ONNX and static
     exports built by the cache): probabilities agree to 1e-3, and they are not trivial."""
     from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
-    from paddleseg_hru2net.inference import load_segmenter
+    from paddleseg_hru2net.inference import load_segmenter, shipped_source
     from paddleseg_hru2net.inference.export_cache import cache_root
 
     grey, mask = generate_sem_image(3, SyntheticSEMConfig(height=150, width=210))
-    probabilities = {backend: load_segmenter(backend=backend).probabilities(grey)
+    source = shipped_source("hru2netp_tio2")
+    probabilities = {backend: load_segmenter(source, backend=backend).probabilities(grey)
                      for backend in ("paddle", "paddle-inference", "onnxruntime")}
     reference = probabilities["paddle"]
     particle = reference[1] > 0.5

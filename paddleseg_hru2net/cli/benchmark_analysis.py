@@ -35,7 +35,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def _command(image: str, backend: Optional[str], model: Optional[str], out: str) -> List[str]:
-    command = [sys.executable, "-m", "paddleseg_hru2net.cli.analyze", image, "--out", out,
+    command = [sys.executable, "-m", "paddleseg_hru2net.cli.analyze", "analyze", image, "--out", out,
                "--data-bar-rows", "0"]
     if backend:
         command += ["--backend", backend]
