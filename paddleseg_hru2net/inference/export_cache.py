@@ -18,8 +18,6 @@ import shutil
 import sys
 import tempfile
 from importlib import metadata
-from typing import Optional
-
 from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.inference.source import ModelSource
 
@@ -111,11 +109,3 @@ def cached_export(source: ModelSource, onnx: bool = True, announce: bool = True)
         if os.path.isdir(staging):
             shutil.rmtree(staging, ignore_errors=True)
     return folder
-
-
-def cached_export_or_none(source: ModelSource, onnx: bool) -> Optional[str]:
-    """:func:`cached_export` if it is already built, else None (nothing is built)."""
-    if source.exported is not None:
-        return source.exported
-    folder = os.path.join(cache_root(), "exported", export_key(source, onnx))
-    return folder if _complete(folder, onnx) else None
