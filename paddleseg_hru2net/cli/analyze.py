@@ -16,14 +16,12 @@ import math
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, friendly_main, positive_pair
+from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main, positive_pair
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from paddleseg_hru2net.inference.backends import backend_names, installed_backends
-    parser = argparse.ArgumentParser(prog="hru2net analyze", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = doc_parser("hru2net analyze", __doc__)
     parser.add_argument("input", help="an image or a folder of them")
     parser.add_argument("--out", required=True, help="output folder (new or empty; see --resume, --overwrite)")
     parser.add_argument("--backend", choices=backend_names(), default=None,

@@ -20,15 +20,13 @@ import sys
 from datetime import datetime
 from typing import Dict, List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, friendly_main
+from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main
 
 _STAMP = "%Y-%m-%d %H:%M:%S"
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hru2net-benchmark", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = doc_parser("hru2net-benchmark", __doc__)
     parser.add_argument("--configs", nargs="+", required=True, help="model configs")
     parser.add_argument("--weights", nargs="+", default=None,
                         help="trained weights, one per config ('none' for an untrained row)")

@@ -20,13 +20,11 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
-from paddleseg_hru2net.cli.common import friendly_main
+from paddleseg_hru2net.cli.common import doc_parser, friendly_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hru2net-benchmark-analysis", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = doc_parser("hru2net-benchmark-analysis", __doc__)
     parser.add_argument("--image", required=True, help="a full microscope frame")
     parser.add_argument("--model", default=None, help="a shipped model by name (default: the default one)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each whole command")

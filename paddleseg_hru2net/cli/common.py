@@ -12,7 +12,7 @@ from typing import Callable, List, Optional
 
 from paddleseg_hru2net.errors import InputError
 
-__all__ = ["UserError", "friendly_main", "default_device", "set_device", "add_device_argument",
+__all__ = ["UserError", "friendly_main", "doc_parser", "default_device", "set_device", "add_device_argument",
            "add_model_arguments", "add_opts_argument", "source_from_args", "network_from_args",
            "positive_pair"]
 
@@ -37,6 +37,16 @@ def friendly_main(main: Callable[..., Optional[int]]) -> Callable[..., int]:
         return int(code or 0)
 
     return wrapper
+
+
+def doc_parser(prog: str, doc: str):
+    """An argument parser whose description is the first line of ``doc`` (a command module's
+    docstring) and whose epilog is the rest, kept as written (usage examples)."""
+    import argparse
+    lines = doc.splitlines()
+    return argparse.ArgumentParser(prog=prog, description=lines[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   epilog="\n".join(lines[1:]))
 
 
 def default_device() -> str:

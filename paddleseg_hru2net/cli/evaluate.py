@@ -14,14 +14,12 @@ import json
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, friendly_main, positive_pair
+from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main, positive_pair
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from paddleseg_hru2net.inference.backends import backend_names
-    parser = argparse.ArgumentParser(prog="hru2net-evaluate", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = doc_parser("hru2net-evaluate", __doc__)
     parser.add_argument("--model", default=None, help="a shipped model by name")
     parser.add_argument("--config", default=None)
     parser.add_argument("--model_path", default=None)

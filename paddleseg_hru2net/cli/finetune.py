@@ -19,13 +19,11 @@ from typing import List, Optional
 
 import yaml
 
-from paddleseg_hru2net.cli.common import UserError, friendly_main
+from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hru2net finetune", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = doc_parser("hru2net finetune", __doc__)
     parser.add_argument("--images", required=True, help="folder of your images")
     parser.add_argument("--masks", required=True, help="folder of their masks")
     parser.add_argument("--out", required=True, help="new folder for the fine-tuned model")

@@ -11,14 +11,11 @@ import json
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, friendly_main
+from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hru2net-prepare-generalist",
-                                     description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = doc_parser("hru2net-prepare-generalist", __doc__)
     parser.add_argument("--out", required=True, help="dataset folder to create")
     parser.add_argument("--tio2", default=None,
                         help="a TiO2 folder prepared with hru2net-prepare-tio2 --target contact")

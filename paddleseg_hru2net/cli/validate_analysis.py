@@ -17,14 +17,12 @@ import json
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, friendly_main
+from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from paddleseg_hru2net.inference.backends import backend_names
-    parser = argparse.ArgumentParser(prog="hru2net-validate-analysis", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = doc_parser("hru2net-validate-analysis", __doc__)
     parser.add_argument("--release", default=None, help="TiO2 release folder")
     parser.add_argument("--emps", default=None,
                         help="the EMPS folder instead (with --manifest of hru2net-prepare-generalist: its val images)")
