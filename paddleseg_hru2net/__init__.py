@@ -1,23 +1,34 @@
 """paddleseg-hru2net: HRU2-Net† and its TiO2 SEM workflow as a PaddleSeg plugin.
 
-PaddleSeg has no plugin entry point, so components register when this package is imported:
+PaddleSeg has no plugin entry point, so our components (HRU2Net, HRU2Netp, TiO2SEM,
+SeparationWeightedCrossEntropyLoss, ...) join its managers when this package is imported:
 
-    import paddleseg_hru2net  # registers HRU2Net, HRU2Netp, TiO2SEM, SeparationWeightedCrossEntropyLoss, ... in paddleseg's managers
-    from paddleseg.cvlibs import Config, SegBuilder
+    import paddleseg_hru2net
+    from paddleseg.cvlibs import Config, SegBuilder   # finds type: HRU2Netp
 
-Importing also applies the Paddle 3 compatibility fixes of :mod:`paddleseg_hru2net.compat`, each
-only where the installed PaddleSeg has the defect.
+Registration (and the Paddle 3 fixes of :mod:`paddleseg_hru2net.compat`, each only where the
+installed PaddleSeg has the defect) happens as soon as PaddleSeg is loaded - at once if it is
+already, else when it is imported (:mod:`paddleseg_hru2net.registration`) - so the parts that
+need no Paddle, such as analysis on ONNX Runtime, do not pay for importing it.
 """
+import importlib as _importlib
 import warnings as _warnings
+
+from paddleseg_hru2net.registration import register, register_when_paddleseg_loads
 
 # Paddle warns at every import that ccache (a compiler cache for custom C++ ops) is missing.
 _warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
 
-from paddleseg_hru2net import compat as _compat  # noqa: E402
-
-_compat.apply_all()
-
-from paddleseg_hru2net import datasets, losses, models, transforms  # noqa: E402  (registration)
+register_when_paddleseg_loads()
 
 __version__ = "0.2.0"
-__all__ = ["datasets", "losses", "models", "transforms", "__version__"]
+__all__ = ["datasets", "losses", "models", "transforms", "register", "__version__"]
+
+_COMPONENT_PACKAGES = ("datasets", "losses", "models", "transforms")
+
+
+def __getattr__(name: str):
+    """``paddleseg_hru2net.models`` and its siblings load (and register) on first use."""
+    if name in _COMPONENT_PACKAGES:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -225,9 +225,12 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
         assert noise not in result.stdout + result.stderr
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["window"] == [512, 512]  # the default instance-aware model slides large windows
-    again = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images), "--out",
-                     str(tmp_path / "out2"), "--pixel-size", "7.34")
-    assert "exporting" not in again.stderr  # the cached export is reused
+    again = run_tool("-X", "importtime", "-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images),
+                     "--out", str(tmp_path / "out2"), "--pixel-size", "7.34")
+    assert "exporting" not in again.stderr and "quantising" not in again.stderr  # cached
+    imported = {line.rsplit("|", 1)[-1].strip() for line in again.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "onnxruntime" in imported and "paddle" not in imported  # the fast path needs no Paddle
 
 
 @pytest.mark.parametrize("options, fragment", [

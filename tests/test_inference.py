@@ -85,8 +85,49 @@ def test_particle_iou_of_three_classes_merges_particle_and_contact():
 
 def test_backend_registry_lists_installed_backends_fastest_first():
     from paddleseg_hru2net.inference import backend_names, default_backend, installed_backends
-    assert backend_names() == ["onnxruntime", "paddle-inference", "paddle"]
-    assert installed_backends()[0] == default_backend() == "onnxruntime"
+    from paddleseg_hru2net.inference.backends.onnx_runtime_int8 import cpu_has_int8_dot_product
+    assert backend_names() == ["onnxruntime-int8", "onnxruntime", "paddle-inference", "paddle"]
+    assert installed_backends() == backend_names()
+    assert default_backend() == ("onnxruntime-int8" if cpu_has_int8_dot_product() else "onnxruntime")
+
+
+def test_int8_is_the_default_only_with_vnni(tmp_path):
+    from paddleseg_hru2net.inference.backends.onnx_runtime_int8 import cpu_has_int8_dot_product
+    with_vnni, without = tmp_path / "with", tmp_path / "without"
+    with_vnni.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n")
+    without.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n")
+    assert cpu_has_int8_dot_product(str(with_vnni)) and not cpu_has_int8_dot_product(str(without))
+    assert not cpu_has_int8_dot_product(str(tmp_path / "missing"))
+
+
+def test_int8_model_agrees_with_float_on_particle_masks(tio2_release):
+    """The default model quantised to int8 (calibrated on synthetic images only): particle masks
+    agree with float32 ONNX on >= 99.9 % of the pixels of a TiO2 val image (the adoption
+    criterion), and the masks are not trivial (an all-background int8 model cannot pass)."""
+    from paddleseg_hru2net.evaluation import release_samples
+    from paddleseg_hru2net.inference import load_segmenter, particle_probability_of, shipped_source
+
+    _, grey, label = next(release_samples(str(tio2_release), ["1908288"]))  # a val image
+    grey, label = grey[:384, :640], label[:384, :640]
+    source = shipped_source("hru2netp_contact_tio2")
+    masks = {backend: particle_probability_of(load_segmenter(source, backend=backend).probabilities(grey)) > 0.5
+             for backend in ("onnxruntime", "onnxruntime-int8")}
+    assert 0.05 < masks["onnxruntime"].mean() < 0.6 and (masks["onnxruntime"] == (label == 1)).mean() > 0.9
+    assert (masks["onnxruntime-int8"] == masks["onnxruntime"]).mean() >= 0.999
+
+
+def test_importing_the_package_registers_once_paddleseg_loads_without_loading_paddle():
+    from conftest import run_tool
+    run_tool("-c", "import sys, paddleseg_hru2net\n"
+                   "assert 'paddle' not in sys.modules, 'paddle imported by the package'\n"
+                   "from paddleseg.cvlibs import manager\n"
+                   "assert 'HRU2Netp' in manager.MODELS.components_dict\n"
+                   "assert 'TiO2SEM' in manager.DATASETS.components_dict\n"
+                   "from paddleseg_hru2net import compat\n"
+                   "assert compat.APPLIED, 'the Paddle 3 fixes were not applied'\n")
+    run_tool("-c", "import paddleseg, paddleseg_hru2net\n"
+                   "from paddleseg.cvlibs import manager\n"
+                   "assert 'HRU2Netp' in manager.MODELS.components_dict\n")
 
 
 def test_backends_agree_on_probabilities():

@@ -5,7 +5,8 @@ exported model, which is built here from the config and weights the first time t
 and then reused. The cache key is a hash of the weights' bytes, the config's text, the run
 record, this package's version and the exporter versions, so new weights (or a new exporter)
 never meet a stale export. An export is written into a temporary folder and renamed into place
-only when it is complete.
+only when it is complete; the int8 model (:func:`cached_int8`) is added to the same folder the
+first time it is asked for, under a name that carries its calibration recipe.
 
 The folder is ``$HRU2NET_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/paddleseg_hru2net``, else
 ``~/.cache/paddleseg_hru2net``.
@@ -21,7 +22,7 @@ from importlib import metadata
 from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.inference.source import ModelSource
 
-__all__ = ["cache_root", "export_key", "cached_export"]
+__all__ = ["cache_root", "export_key", "cached_export", "cached_int8"]
 
 CACHE_ENV = "HRU2NET_CACHE_DIR"
 
@@ -51,7 +52,7 @@ def export_key(source: ModelSource, onnx: bool) -> str:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
         digest.update(b"\0")
-    for package in ("paddleseg-hru2net", "paddlepaddle", "paddlepaddle-gpu", "paddle2onnx"):
+    for package in ("paddleseg-hru2net", "paddlepaddle", "paddlepaddle-gpu", "paddle2onnx", "onnxruntime"):
         digest.update(f"{package}={_version(package)};".encode())
     digest.update(b"onnx" if onnx else b"static")
     return digest.hexdigest()[:20]
@@ -109,3 +110,25 @@ def cached_export(source: ModelSource, onnx: bool = True, announce: bool = True)
         if os.path.isdir(staging):
             shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def cached_int8(source: ModelSource, announce: bool = True) -> str:
+    """The int8 ONNX model of ``source``, quantised from its cached float export on first use."""
+    from paddleseg_hru2net.deploy.deploy_config import feed_from_deploy, read_deploy_config
+    from paddleseg_hru2net.deploy.quantize import CALIBRATION_RECIPE, quantize_int8
+    folder = cached_export(source, onnx=True, announce=announce)
+    recipe = hashlib.sha256(CALIBRATION_RECIPE.encode()).hexdigest()[:8]
+    int8_path = os.path.join(folder, f"model_int8_{recipe}.onnx")
+    if os.path.isfile(int8_path):
+        return int8_path
+    deploy = read_deploy_config(folder)
+    if announce:
+        print(f"quantising {source.describe()} to int8 once (calibrated on synthetic SEM images)",
+              file=sys.stderr)
+    try:
+        quantize_int8(os.path.join(folder, deploy.get("onnx", "model.onnx")), int8_path,
+                      feed_from_deploy(deploy, folder))
+    except OSError as error:
+        raise InputError(f"cannot write the model cache {folder} ({error.strerror}); set "
+                         f"{CACHE_ENV} to a writable folder") from error
+    return int8_path

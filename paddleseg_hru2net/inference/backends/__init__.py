@@ -3,7 +3,8 @@
 A backend is one module with one class decorated by :func:`register_backend`: a ``name``, a
 ``rank`` (lower is faster on a CPU; the fastest installed backend is the default), an
 ``install_hint`` and two methods, ``installed()`` and ``load(source)`` returning a
-:class:`~paddleseg_hru2net.inference.segmenter.Segmenter`. Backend modules import their runtime
+:class:`~paddleseg_hru2net.inference.segmenter.Segmenter`; optionally ``fast_here()``, False when
+this machine lacks what makes the backend fast (it is then never the default). Backend modules import their runtime
 inside ``load`` only, so listing the backends costs nothing.
 
     from paddleseg_hru2net.inference import load_segmenter
@@ -44,12 +45,18 @@ def installed_backends() -> List[str]:
     return [name for name in backend_names() if BACKENDS[name].installed()]
 
 
+def _fast_here(name: str) -> bool:
+    fast_here = getattr(BACKENDS[name], "fast_here", None)
+    return fast_here() if fast_here is not None else True
+
+
 def default_backend(announce: bool = True) -> str:
-    """The fastest installed backend; says once on stderr when it is not the fastest registered."""
-    installed = installed_backends()
+    """The fastest installed backend that is fast on this machine; says once on stderr when it
+    is not the fastest one registered."""
+    installed = [name for name in installed_backends() if _fast_here(name)]
     if not installed:
         raise InputError("no backend is installed: pip install paddlepaddle (or onnxruntime)")
-    fastest = backend_names()[0]
+    fastest = [name for name in backend_names() if _fast_here(name)][0]
     if installed[0] != fastest and announce:
         print(f"note: {fastest} is not installed, so the model runs on {installed[0]} (slower); "
               f"{BACKENDS[fastest].install_hint}", file=sys.stderr)
@@ -72,4 +79,5 @@ def load_segmenter(source: Optional[ModelSource] = None, backend: Optional[str] 
 
 
 # The built-in backends register themselves on import.
-from paddleseg_hru2net.inference.backends import onnx_runtime, paddle_dynamic, paddle_inference  # noqa: E402,F401
+from paddleseg_hru2net.inference.backends import (onnx_runtime, onnx_runtime_int8, paddle_dynamic,  # noqa: E402,F401
+                                                  paddle_inference)

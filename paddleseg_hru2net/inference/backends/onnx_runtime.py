@@ -1,4 +1,4 @@
-"""ONNX Runtime on the CPU: the fastest backend here (about 6x Paddle dynamic on HRU2-Net†)."""
+"""ONNX Runtime on the CPU, float32: about 6x Paddle dynamic on HRU2-Net† here."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,7 @@ from paddleseg_hru2net.inference.backends import register_backend
 from paddleseg_hru2net.inference.segmenter import Segmenter
 from paddleseg_hru2net.inference.source import ModelSource
 
-__all__ = ["OnnxRuntimeBackend", "onnx_session"]
+__all__ = ["OnnxRuntimeBackend", "onnx_session", "onnx_segmenter", "onnx_runtime_installed"]
 
 #: ONNX Runtime's log level for errors only: its graph optimiser otherwise prints a warning per
 #: initializer it folds ("Removing initializer ...", about 112 for HRU2-Net†).
@@ -33,28 +33,39 @@ def onnx_session(path: str, threads: int = 0):
                          f"export it again or delete the cached copy") from error
 
 
+def onnx_runtime_installed() -> bool:
+    """ONNX Runtime to run, paddle2onnx to export our weights for it."""
+    return find_spec("onnxruntime") is not None and find_spec("paddle2onnx") is not None
+
+
+def onnx_segmenter(model_path: str, folder: str, backend: str, source: ModelSource) -> Segmenter:
+    """A :class:`Segmenter` running the ONNX model ``model_path``, fed as ``folder``'s
+    ``deploy.yaml`` says."""
+    from paddleseg_hru2net.deploy.deploy_config import feed_from_deploy, read_deploy_config
+    if not os.path.isfile(model_path):
+        raise InputError(f"{model_path} not found: export with hru2net-export --output_op none --onnx")
+    session = onnx_session(model_path)
+    input_name = session.get_inputs()[0].name
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        return session.run(None, {input_name: batch})[0]
+
+    return Segmenter(run, feed_from_deploy(read_deploy_config(folder), folder), backend, source)
+
+
 @register_backend
 class OnnxRuntimeBackend:
     name = "onnxruntime"
-    rank = 0
+    rank = 1
     install_hint = "pip install onnxruntime paddle2onnx (or this package's [onnx] extra)"
 
     @staticmethod
     def installed() -> bool:
-        return find_spec("onnxruntime") is not None and find_spec("paddle2onnx") is not None
+        return onnx_runtime_installed()
 
     def load(self, source: ModelSource) -> Segmenter:
-        from paddleseg_hru2net.deploy.deploy_config import feed_from_deploy, read_deploy_config
+        from paddleseg_hru2net.deploy.deploy_config import read_deploy_config
         from paddleseg_hru2net.inference.export_cache import cached_export
         folder = cached_export(source, onnx=True)
-        deploy = read_deploy_config(folder)
-        path = os.path.join(folder, deploy.get("onnx", "model.onnx"))
-        if not os.path.isfile(path):
-            raise InputError(f"{path} not found: export with hru2net-export --output_op none --onnx")
-        session = onnx_session(path)
-        input_name = session.get_inputs()[0].name
-
-        def run(batch: np.ndarray) -> np.ndarray:
-            return session.run(None, {input_name: batch})[0]
-
-        return Segmenter(run, feed_from_deploy(deploy, folder), self.name, source)
+        model_path = os.path.join(folder, read_deploy_config(folder).get("onnx", "model.onnx"))
+        return onnx_segmenter(model_path, folder, self.name, source)

@@ -32,7 +32,7 @@ def paddle_runner(layer):
 @register_backend
 class PaddleDynamicBackend:
     name = "paddle"
-    rank = 2
+    rank = 3
     install_hint = "pip install paddlepaddle (or paddlepaddle-gpu)"
 
     @staticmethod

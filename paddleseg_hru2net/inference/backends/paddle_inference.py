@@ -18,7 +18,7 @@ __all__ = ["PaddleInferenceBackend"]
 @register_backend
 class PaddleInferenceBackend:
     name = "paddle-inference"
-    rank = 1
+    rank = 2
     install_hint = "pip install paddlepaddle (or paddlepaddle-gpu)"
 
     @staticmethod
