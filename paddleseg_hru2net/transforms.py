@@ -8,6 +8,9 @@
   Use it with ``batch_size: 1``, or every sample of a batch would need the same size.
 * :class:`RandomInvert`: dark-on-bright images (TEM, STEM bright field, transmission SEM) from
   bright-on-dark ones and back.
+* :class:`RandomLowResolution`: the image as a lower magnification records it and the
+  analysis enlarges it back to the model's scale (shrunk, then enlarged to its size; the
+  labels stay sharp), so the model splits touching particles in softer images too.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import numpy as np
 from paddleseg.cvlibs import manager
 from paddleseg.transforms import RandomPaddingCrop
 
-__all__ = ["RandomCropOfSizes", "RandomInvert"]
+__all__ = ["RandomCropOfSizes", "RandomInvert", "RandomLowResolution"]
 
 
 @manager.TRANSFORMS.add_component
@@ -60,4 +63,34 @@ class RandomInvert:
     def __call__(self, data):
         if np.random.random() < self.prob:
             data["img"] = 255.0 - np.asarray(data["img"], np.float32)
+        return data
+
+
+@manager.TRANSFORMS.add_component
+class RandomLowResolution:
+    """With probability ``prob``, shrink the image by a factor drawn from ``[min_factor, 1)``
+    (area averaging) and enlarge it back to its size (bilinear), as
+    :func:`paddleseg_hru2net.analysis.scale.resample` does to a low-magnification image.
+
+    Put it before ``Normalize``; the label is left as it is.
+    """
+
+    def __init__(self, prob: float = 0.5, min_factor: float = 0.4):
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"prob must be in [0, 1], got {prob}")
+        if not 0.0 < min_factor < 1.0:
+            raise ValueError(f"min_factor must be in (0, 1), got {min_factor}")
+        self.prob = prob
+        self.min_factor = min_factor
+
+    def __call__(self, data):
+        if np.random.random() >= self.prob:
+            return data
+        import cv2
+        image = np.asarray(data["img"], np.float32)
+        height, width = image.shape[:2]
+        factor = np.random.uniform(self.min_factor, 1.0)
+        small = cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))),
+                           interpolation=cv2.INTER_AREA)
+        data["img"] = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).reshape(image.shape)
         return data

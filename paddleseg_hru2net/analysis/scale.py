@@ -1,9 +1,10 @@
 """Segment at the model's scale: resample images so particles have the size the model knows.
 
 A model learns particles of the sizes it was trained on (TiO2 at 7.34 nm/px: about 24 px
-across). An image at another magnification is resampled before segmentation and the class
-probabilities are mapped back to the image's own grid, so labels and lengths stay in the
-image's pixels and nanometres:
+across). An image at another magnification is resampled before segmentation; touching
+particles are split there, at the scale the splitting settings were chosen for, and the class
+probabilities and particle labels are mapped back to the image's own grid
+(:func:`labels_to_grid`), so labels and lengths stay in the image's pixels and nanometres:
 
 * the image's pixel size is known and the model's is too: factor = image / model pixel size;
 * otherwise, when the model records its training particles' median diameter, a first pass at
@@ -16,7 +17,7 @@ The summary says which (``scale`` column).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -25,7 +26,7 @@ from scipy import ndimage
 from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
 
 __all__ = ["ScaleChoice", "median_particle_diameter", "resample", "probabilities_at",
-           "scaled_probabilities", "MIN_FACTOR", "MAX_FACTOR"]
+           "scaled_probabilities", "labels_to_grid", "MIN_FACTOR", "MAX_FACTOR"]
 
 MIN_FACTOR, MAX_FACTOR = 0.25, 4.0
 #: Factors this close to 1 are not worth a resampling (the model is trained with 0.75-1.33 jitter).
@@ -70,15 +71,38 @@ def resample(grey: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(grey, size, interpolation=interpolation)
 
 
-def probabilities_at(segmenter: Segmenter, grey: np.ndarray, factor: float) -> np.ndarray:
-    """Class probabilities ``(K, H, W)`` on ``grey``'s own grid, segmented at ``factor``."""
+def probabilities_at(segmenter: Segmenter, grey: np.ndarray, factor: float
+                     ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Class probabilities ``(K, H, W)`` on ``grey``'s own grid, segmented at ``factor``, and
+    those at the segmentation scale (None when ``factor`` is 1)."""
     if factor == 1.0:
-        return segmenter.probabilities(grey)
+        return segmenter.probabilities(grey), None
     scaled = segmenter.probabilities(resample(grey, factor))
     height, width = grey.shape
     back = np.stack([cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
                      for plane in scaled])
-    return back / back.sum(axis=0, keepdims=True)
+    return back / back.sum(axis=0, keepdims=True), scaled
+
+
+def _nearest_indices(size: int, scaled_size: int) -> np.ndarray:
+    """For each of ``size`` pixels, the index of the scaled pixel whose centre is nearest."""
+    return np.minimum(((np.arange(size) + 0.5) * scaled_size / size).astype(np.int64), scaled_size - 1)
+
+
+def labels_to_grid(scaled_labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Particle labels made at another scale, on the grid of ``mask`` (the particle mask there):
+    every pixel takes the label of the nearest scaled pixel, pixels outside the mask become
+    background, and mask pixels left without a label join the nearest particle within the
+    size of a scaled pixel (plus one). Ids are renumbered 1..N in the order of the scaled ones."""
+    from skimage.segmentation import expand_labels, relabel_sequential
+    height, width = mask.shape
+    rows = _nearest_indices(height, scaled_labels.shape[0])
+    cols = _nearest_indices(width, scaled_labels.shape[1])
+    labels = scaled_labels[rows[:, None], cols[None, :]]
+    reach = int(np.ceil(max(height / scaled_labels.shape[0], width / scaled_labels.shape[1]))) + 1
+    labels = expand_labels(np.where(mask, labels, 0), distance=reach)
+    labels[~mask] = 0
+    return relabel_sequential(labels)[0]
 
 
 def _clamped(factor: float) -> float:
@@ -86,8 +110,10 @@ def _clamped(factor: float) -> float:
 
 
 def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
-                         allow_estimate: bool = True) -> tuple:
-    """``(probabilities on grey's grid, ScaleChoice)`` following the module's rules."""
+                         allow_estimate: bool = True
+                         ) -> Tuple[np.ndarray, Optional[np.ndarray], ScaleChoice]:
+    """``(probabilities on grey's grid, probabilities at the segmentation scale or None,
+    ScaleChoice)`` following the module's rules."""
     feed = segmenter.feed
     if pixel_size_nm and feed.pixel_size_nm:
         factor = _clamped(pixel_size_nm / feed.pixel_size_nm)
@@ -95,16 +121,16 @@ def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segme
                                                f"{feed.pixel_size_nm:.3g} nm")
         if NEUTRAL[0] <= factor <= NEUTRAL[1]:
             choice = ScaleChoice(1.0, "pixel size matches the model's")
-        return probabilities_at(segmenter, grey, choice.factor), choice
+        return (*probabilities_at(segmenter, grey, choice.factor), choice)
     first = segmenter.probabilities(grey)
     if not (allow_estimate and feed.particle_diameter_px):
-        return first, ScaleChoice(1.0, "native")
+        return first, None, ScaleChoice(1.0, "native")
     diameter = median_particle_diameter(particle_probability_of(first))
     if diameter is None:
-        return first, ScaleChoice(1.0, "no particles found at the native scale")
+        return first, None, ScaleChoice(1.0, "no particles found at the native scale")
     factor = _clamped(feed.particle_diameter_px / diameter)
     if NEUTRAL[0] <= factor <= NEUTRAL[1]:
-        return first, ScaleChoice(1.0, "estimated: particle size matches the model's")
-    return probabilities_at(segmenter, grey, factor), ScaleChoice(
+        return first, None, ScaleChoice(1.0, "estimated: particle size matches the model's")
+    return (*probabilities_at(segmenter, grey, factor), ScaleChoice(
         round(factor, 4), f"estimated from a first pass: median diameter {diameter:.1f} px, "
-                          f"model {feed.particle_diameter_px:.1f} px")
+                          f"model {feed.particle_diameter_px:.1f} px"))

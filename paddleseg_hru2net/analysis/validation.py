@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 
 from paddleseg_hru2net.analysis.particles import measure_particles
-from paddleseg_hru2net.analysis.workflow import ImageResult, SEMImage, Splitting, analyze_image
+from paddleseg_hru2net.analysis.workflow import (ImageResult, SEMImage, Segmentation, Splitting,
+                                                 analyze_image, analyze_segmentation)
 from paddleseg_hru2net.datasets.instance_targets import instances_from_mask
 
 __all__ = ["ParticleMatch", "match_particles", "ImageComparison", "manual_particles",
@@ -115,16 +116,20 @@ def manual_particles(image: SEMImage, manual_mask: np.ndarray) -> ImageResult:
                        measure_particles(labels, image.pixel_size_nm), image)
 
 
-def compare_with_manual(image: SEMImage, manual_mask: np.ndarray, probabilities: np.ndarray,
+def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
+                        prediction: Union[np.ndarray, Segmentation],
                         splitting: Splitting = Splitting(),
                         truth: Optional[ImageResult] = None) -> ImageComparison:
-    """Particles of the model's probabilities (split by ``splitting``) next to the manual ones
-    (``truth``, computed from ``manual_mask`` if not given)."""
+    """Particles of the model (split by ``splitting``) next to the manual ones (``truth``,
+    computed from ``manual_mask`` if not given). ``prediction`` is a :class:`Segmentation`, as
+    ``hru2net analyze`` makes it, or probabilities / a mask on the image's grid."""
+    probabilities = prediction.probabilities if isinstance(prediction, Segmentation) else prediction
     if manual_mask.shape != np.shape(probabilities)[-2:]:
         raise ValueError(f"{image.path}: manual mask {manual_mask.shape} and prediction "
                          f"{np.shape(probabilities)} differ in shape")
     truth = truth or manual_particles(image, manual_mask)
-    model = analyze_image(image, probabilities, splitting)
+    model = (analyze_segmentation(image, prediction, splitting) if isinstance(prediction, Segmentation)
+             else analyze_image(image, prediction, splitting))
 
     def diameters(result: ImageResult) -> List[float]:
         return [p.equivalent_diameter for p in result.particles if not p.touches_border]
@@ -179,7 +184,7 @@ def total_match(rows: Iterable[ImageComparison]) -> ParticleMatch:
 
 def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting]) -> List[tuple]:
     """``(splitting, summary)`` of each candidate over ``samples`` of ``(SEMImage, manual mask,
-    probabilities)``, best F1 first (see :func:`summarise`).
+    Segmentation or probabilities)``, best F1 first (see :func:`summarise`).
 
     For choosing the splitting on validation images; never on the test images.
     """

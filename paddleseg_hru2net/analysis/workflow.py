@@ -163,27 +163,39 @@ def analyze_image(image: SEMImage, probabilities: np.ndarray,
 
 @dataclass
 class Segmentation:
-    """A model's class probabilities of an image (on its own grid) and how they were made."""
+    """A model's class probabilities of an image (on its own grid) and how they were made;
+    ``at_model_scale`` holds them at the scale the image was segmented at, if it was resampled."""
 
     probabilities: np.ndarray
     scale: object  # analysis.scale.ScaleChoice
     feed: object  # inference.feed.Feed
+    at_model_scale: Optional[np.ndarray] = None
 
 
 def segment_image(image: SEMImage, segmenter, estimate_scale: bool = True) -> Segmentation:
     """The image segmented at the model's scale (:mod:`paddleseg_hru2net.analysis.scale`)."""
     from paddleseg_hru2net.analysis.scale import scaled_probabilities
-    probabilities, scale = scaled_probabilities(image.grey, image.pixel_size_nm, segmenter,
-                                                estimate_scale)
-    return Segmentation(probabilities, scale, segmenter.feed)
+    probabilities, at_model_scale, scale = scaled_probabilities(image.grey, image.pixel_size_nm,
+                                                                segmenter, estimate_scale)
+    return Segmentation(probabilities, scale, segmenter.feed, at_model_scale)
 
 
 def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
                          splitting: Splitting = Splitting()) -> ImageResult:
     """:func:`analyze_image`, plus the scale used and warnings where the model may be out of
-    its depth (:mod:`paddleseg_hru2net.analysis.confidence`)."""
+    its depth (:mod:`paddleseg_hru2net.analysis.confidence`). Touching particles are split on
+    the finer grid: an image enlarged for the model is split at the model's scale and its labels
+    mapped back (:func:`~paddleseg_hru2net.analysis.scale.labels_to_grid`); an image shrunk for
+    it is split on its own grid (measured on the val images: closer to the native-scale sizes)."""
     from paddleseg_hru2net.analysis.confidence import out_of_depth_warnings
-    result = analyze_image(image, segmentation.probabilities, splitting)
+    if segmentation.at_model_scale is None or segmentation.scale.factor <= 1.0:
+        result = analyze_image(image, segmentation.probabilities, splitting)
+    else:
+        from paddleseg_hru2net.analysis.scale import labels_to_grid
+        mask = particle_maps(segmentation.probabilities)[0] > splitting.threshold
+        labels = labels_to_grid(splitting.labels(segmentation.at_model_scale), mask)
+        result = ImageResult(image.path, mask.astype(np.uint8), labels,
+                             measure_particles(labels, image.pixel_size_nm), image)
     to_px = 1.0 / image.pixel_size_nm if image.pixel_size_nm else 1.0
     diameters = [p.equivalent_diameter * to_px for p in result.particles if not p.touches_border]
     feed = segmentation.feed

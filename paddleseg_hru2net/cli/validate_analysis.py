@@ -114,7 +114,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for image, manual in tqdm(list(_manual_samples(args)), desc="segmenting"):
         image, manual = transformed(image, manual, args.rescale, args.invert)
         segmentation = segment_image(image, segmenter, not args.native_scale)
-        samples.append((image, manual, segmentation.probabilities))
+        samples.append((image, manual, segmentation))
     if args.tune:
         base = splitting_for(source).as_dict()
         grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h,
@@ -130,8 +130,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("best: " + json.dumps(scored[0][0].as_dict()))
         return 0
     splitting = _splitting(args, source)
-    rows = [compare_with_manual(image, manual, probabilities, splitting)
-            for image, manual, probabilities in samples]
+    rows = [compare_with_manual(image, manual, segmentation, splitting)
+            for image, manual, segmentation in samples]
     total = summarise(rows)
     print(f"model: {source.describe()}, backend {segmenter.backend}, window {list(segmenter.feed.window)}, "
           f"split {args.split}, splitting {splitting.as_dict()}")
