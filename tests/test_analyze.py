@@ -256,3 +256,38 @@ def test_validation_tool_will_not_tune_on_the_test_images(tmp_path):
     result = run_tool("tools/validate_analysis.py", "--release", str(tmp_path), "--manifest",
                       str(tmp_path / "m.json"), "--split", "test", "--tune", check=False)
     assert result.returncode == 2 and "--split val" in result.stderr
+
+
+def test_labels_made_at_the_model_scale_map_back_onto_the_image_grid():
+    """Two touching discs labelled at a third of the image's scale: on the image's grid they stay
+    two particles, cover exactly the image's mask, and keep their sizes."""
+    from skimage.draw import disk
+
+    from paddleseg_hru2net.analysis.scale import labels_to_grid
+    mask = np.zeros((90, 150), bool)
+    truth = np.zeros(mask.shape, np.int32)
+    for index, centre in enumerate(((45, 50), (45, 100)), start=1):
+        rows, cols = disk(centre, 26, shape=mask.shape)
+        truth[rows, cols] = np.where(truth[rows, cols] == 0, index, truth[rows, cols])
+    mask = truth > 0
+    small = truth[1::3, 1::3]  # the labels as a 3x smaller segmentation would give them
+    labels = labels_to_grid(small, mask)
+    assert labels.shape == mask.shape and labels.max() == 2
+    assert np.array_equal(labels > 0, mask)
+    areas = np.bincount(labels.ravel())[1:]
+    assert np.allclose(areas, np.bincount(truth.ravel())[1:], rtol=0.05)
+
+
+def test_random_low_resolution_softens_the_image_and_keeps_the_label():
+    from paddleseg_hru2net.transforms import RandomLowResolution
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (64, 80)).astype(np.float32)
+    label = rng.integers(0, 3, (64, 80)).astype(np.int64)
+    np.random.seed(0)
+    out = RandomLowResolution(prob=1.0, min_factor=0.4)({"img": image.copy(), "label": label.copy()})
+    assert out["img"].shape == image.shape and np.array_equal(out["label"], label)
+    assert out["img"].std() < 0.9 * image.std()  # averaged: a noise image loses contrast
+    untouched = RandomLowResolution(prob=0.0)({"img": image.copy(), "label": label})
+    assert np.array_equal(untouched["img"], image)
+    with pytest.raises(ValueError):
+        RandomLowResolution(min_factor=1.0)

@@ -159,10 +159,20 @@ def drop_small_particles(labels: np.ndarray, min_area: int) -> np.ndarray:
     return new_ids[labels]
 
 
+def _row_extremes(coords: np.ndarray) -> np.ndarray:
+    """The leftmost and rightmost pixel of each row of ``coords`` ``(N, 2)``: the only pixels
+    whose corners can be corners of the convex hull."""
+    coords = coords[np.lexsort((coords[:, 1], coords[:, 0]))]
+    rows = coords[:, 0]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    ends = np.r_[starts[1:], len(rows)] - 1
+    return np.concatenate([coords[starts], coords[ends]])
+
+
 def _hull_points(coords: np.ndarray) -> np.ndarray:
     """Corner points of the pixels (each pixel a unit square), for Feret diameters of the shape."""
     corners = np.array([[-0.5, -0.5], [-0.5, 0.5], [0.5, -0.5], [0.5, 0.5]])
-    points = (coords[:, None, :] + corners[None]).reshape(-1, 2)
+    points = (_row_extremes(coords)[:, None, :] + corners[None]).reshape(-1, 2)
     if len(points) <= 4:
         return points
     from scipy.spatial import ConvexHull
