@@ -1,4 +1,4 @@
-"""``hru2net finetune``: fine-tune a shipped model on a few of your own images with masks.
+"""``hru2net finetune``: fine-tune a model on a few of your own images with masks.
 
     hru2net finetune --images my/images --masks my/masks --out my_model --iters 100
     hru2net analyze more/images --out results --config my_model/config.yml --model_path my_model/model.pdparams
@@ -7,7 +7,9 @@ Masks: 0/255 (or 0/1) particle masks, touching particles separated by background
 instance maps (one value per particle); named like their image (``a.tif`` - ``a.png``,
 ``a_m.tif``, ``a_mask.png``). The folder ``--out`` receives the training tiles (``data/``), the
 run (``run/``) and the fine-tuned model (``model.pdparams``, ``config.yml``, ``train_meta.json``)
-ready for ``hru2net analyze``. On a 2-core CPU, 100 iterations take a few minutes.
+ready for ``hru2net analyze``. On a 2-core CPU, 100 iterations take a few minutes. It starts
+from a shipped model (``--model``, default the default one) or from any trained one
+(``--config`` and ``--model_path``, e.g. an earlier fine-tuned model).
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--masks", required=True, help="folder of their masks")
     parser.add_argument("--out", required=True, help="new folder for the fine-tuned model")
     parser.add_argument("--model", default=None, help="the shipped model to start from (default: the default one)")
+    parser.add_argument("--config", default=None, help="or: the config of trained weights to start from")
+    parser.add_argument("--model_path", default=None, help="and those weights (model.pdparams)")
     parser.add_argument("--iters", type=int, default=100, help="training iterations (default 100)")
     parser.add_argument("--crop", type=int, default=256, help="training crop side in pixels (default 256)")
     parser.add_argument("--learning_rate", type=float, default=2e-4, help="Adam learning rate (default 2e-4)")
@@ -71,7 +75,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddleseg_hru2net.inference.source import resolve_source
     from paddleseg_hru2net.run_records import read_run_record
 
-    source = resolve_source(model=args.model)
+    if (args.config is None) != (args.model_path is None):
+        raise UserError("give --config and --model_path together (or --model for a shipped model)")
+    source = resolve_source(args.config, args.model_path, model=args.model)
     record = read_run_record(source.weights)
     pairs = pair_images_with_masks(args.images, args.masks)
     data_dir = os.path.join(args.out, "data")
