@@ -89,6 +89,7 @@ def test_backend_registry_lists_installed_backends_fastest_first():
     assert backend_names() == ["onnxruntime-int8", "onnxruntime", "paddle-inference", "paddle"]
     assert installed_backends() == backend_names()
     assert default_backend() == ("onnxruntime-int8" if cpu_has_int8_dot_product() else "onnxruntime")
+    assert default_backend(exact=True) == "onnxruntime"  # metrics are computed in float
 
 
 def test_int8_is_the_default_only_with_vnni(tmp_path):

@@ -23,7 +23,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--model", default=None, help="a shipped model by name")
     parser.add_argument("--config", default=None)
     parser.add_argument("--model_path", default=None)
-    parser.add_argument("--backend", default=None, choices=backend_names())
+    parser.add_argument("--backend", default=None, choices=backend_names(),
+                        help="default: the fastest float backend installed (metrics are exact)")
     parser.add_argument("--release", default=None, help="TiO2 release folder (with --manifest)")
     parser.add_argument("--manifest", default=None, help="manifest.json of the prepared split")
     parser.add_argument("--split", default="test", help="a split of the manifest, or all")
@@ -48,7 +49,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     else:
         raise UserError("give --release and --manifest (TiO2 whole images), or --test_list")
     source = resolve_source(args.config, args.model_path, model=args.model)
-    segmenter = load_segmenter(source, args.backend, args.window)
+    segmenter = load_segmenter(source, args.backend, args.window, exact=True)
     result = evaluate_whole_images(segmenter, samples)
     result.update(model=source.describe(), split=args.split)
     if args.save_json:

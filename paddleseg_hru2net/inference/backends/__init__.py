@@ -4,7 +4,9 @@ A backend is one module with one class decorated by :func:`register_backend`: a 
 ``rank`` (lower is faster on a CPU; the fastest installed backend is the default), an
 ``install_hint`` and two methods, ``installed()`` and ``load(source)`` returning a
 :class:`~paddleseg_hru2net.inference.segmenter.Segmenter`; optionally ``fast_here()``, False when
-this machine lacks what makes the backend fast (it is then never the default). Backend modules import their runtime
+this machine lacks what makes the backend fast (it is then never the default), and ``exact``,
+False for a backend that trades accuracy for speed (int8), which commands that report metrics
+do not pick by default. Backend modules import their runtime
 inside ``load`` only, so listing the backends costs nothing.
 
     from paddleseg_hru2net.inference import load_segmenter
@@ -50,13 +52,17 @@ def _fast_here(name: str) -> bool:
     return fast_here() if fast_here is not None else True
 
 
-def default_backend(announce: bool = True) -> str:
-    """The fastest installed backend that is fast on this machine; says once on stderr when it
-    is not the fastest one registered."""
-    installed = [name for name in installed_backends() if _fast_here(name)]
+def _candidate(name: str, exact: bool) -> bool:
+    return _fast_here(name) and (getattr(BACKENDS[name], "exact", True) or not exact)
+
+
+def default_backend(announce: bool = True, exact: bool = False) -> str:
+    """The fastest installed backend that is fast on this machine (and computes in float, if
+    ``exact``); says once on stderr when it is not the fastest one registered."""
+    installed = [name for name in installed_backends() if _candidate(name, exact)]
     if not installed:
         raise InputError("no backend is installed: pip install paddlepaddle (or onnxruntime)")
-    fastest = [name for name in backend_names() if _fast_here(name)][0]
+    fastest = [name for name in backend_names() if _candidate(name, exact)][0]
     if installed[0] != fastest and announce:
         print(f"note: {fastest} is not installed, so the model runs on {installed[0]} (slower); "
               f"{BACKENDS[fastest].install_hint}", file=sys.stderr)
@@ -64,12 +70,13 @@ def default_backend(announce: bool = True) -> str:
 
 
 def load_segmenter(source: Optional[ModelSource] = None, backend: Optional[str] = None,
-                   window: Optional[Sequence[int]] = None) -> Segmenter:
+                   window: Optional[Sequence[int]] = None, exact: bool = False) -> Segmenter:
     """The model of ``source`` (default: the shipped model) run by ``backend`` (default: the
-    fastest installed), sliding ``window`` (default: the one stored with the weights)."""
+    fastest installed; the fastest computing in float if ``exact``), sliding ``window``
+    (default: the one stored with the weights)."""
     from paddleseg_hru2net.inference.source import resolve_source
     source = source or resolve_source(announce=False)
-    name = backend or default_backend()
+    name = backend or default_backend(exact=exact)
     if name not in BACKENDS:
         raise InputError(f"unknown backend {name!r}; registered: {', '.join(backend_names())}")
     chosen = BACKENDS[name]

@@ -35,6 +35,7 @@ def cpu_has_int8_dot_product(cpuinfo: str = "/proc/cpuinfo") -> bool:
 class OnnxRuntimeInt8Backend:
     name = "onnxruntime-int8"
     rank = 0
+    exact = False  # metrics commands (hru2net-evaluate) default to a float backend
     install_hint = "pip install onnxruntime paddle2onnx onnx ml_dtypes (or this package's [onnx] extra)"
 
     @staticmethod
