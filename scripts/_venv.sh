@@ -4,6 +4,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$REPO/.venv}"
 PYTHON="${PYTHON:-python3}"
+bash "$REPO/scripts/install_system_packages.sh"
 if [ ! -x "$VENV/bin/python" ]; then
   echo "creating virtual environment $VENV"
   "$PYTHON" -m venv "$VENV"

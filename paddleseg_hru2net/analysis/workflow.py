@@ -122,7 +122,8 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
     :mod:`paddleseg_hru2net.microscopy.reading`), cut its data bar, find its pixel size.
 
     The pixel size is, in order: the image's metadata (:mod:`paddleseg_hru2net.microscopy.pixel_size`),
-    ``pixel_size_nm``, none (lengths in pixels).
+    ``pixel_size_nm``, the scale bar in the data bar read by OCR
+    (:mod:`paddleseg_hru2net.microscopy.scale_bar`), none (lengths in pixels).
     """
     grey, notes = read_microscope_image(path)
     try:
@@ -135,7 +136,13 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
     if size is None and pixel_size_nm is not None:
         size, source = float(pixel_size_nm), "option"
     elif size is None:
-        source = "none (pixels)"
+        from paddleseg_hru2net.microscopy.scale_bar import read_scale_bar
+        bar = read_scale_bar(grey[rows:])
+        if bar is not None:
+            size = bar.pixel_size_nm
+            source = f"scale bar '{bar.label}' read by OCR ({bar.length_px:g} px)"
+        else:
+            source = "none (pixels)"
     return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source, notes)
 
 

@@ -1,0 +1,169 @@
+"""The pixel size from the scale bar printed in an image's data bar, where no metadata gives it.
+
+Most microscopes print a data bar under the image with a scale bar: a line (often with end
+ticks) and its length as text, "200 nm" or "1 µm". Reading it takes two steps:
+
+1. **the label**, by Tesseract OCR (the ``tesseract`` program, an apt package that
+   ``scripts/install_system_packages.sh`` installs; called as a program, so no Python binding
+   is needed): words are read from the data bar enlarged 3x, and a number followed by a length
+   unit (``nm``, ``µm``/``um``, ``mm``) is a candidate label;
+2. **the bar**: near each label (the rows under and over it, a few label widths to either side)
+   the longest horizontal run of pixels that differ strongly from the data bar's background.
+
+Pixel size = label length / bar length in pixels, the bar measured between the centres of
+its end ticks where it has them. A bar shorter than 8 px, a label without a bar, or no
+Tesseract give None, and the caller falls back to pixels. On the 32 TiO2 images (200 nm over
+27 px) the scale bar gives 7.41 nm against the metadata's 7.34 (+0.9 %); metadata, where
+present, wins. A misread label (Tesseract may read "1 µm" as "14m") matches no unit and leaves
+the size unknown rather than wrong.
+"""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+
+from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
+
+__all__ = ["ScaleBar", "Word", "tesseract_available", "ocr_words", "scale_bar_labels", "bar_length_px",
+           "read_scale_bar"]
+
+_ENLARGE = 3
+_MIN_BAR_PX = 8
+_INK_CONTRAST = 60
+_NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?)$")
+_NUMBER_AND_UNIT = re.compile(r"^(\d+(?:[.,]\d+)?)(nm|µm|μm|um|mm)$")
+_UNIT = re.compile(r"^(nm|µm|μm|um|mm)$")
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word read by OCR, its box in the data bar's pixels."""
+
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ScaleBar:
+    """A scale bar: its label and length."""
+
+    label: str
+    length_nm: float
+    length_px: float
+
+    @property
+    def pixel_size_nm(self) -> float:
+        return self.length_nm / self.length_px
+
+
+def tesseract_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def ocr_words(grey: np.ndarray) -> List[Word]:
+    """Words of a grey image by Tesseract (sparse text), boxes in ``grey``'s pixels."""
+    from PIL import Image
+    enlarged = np.kron(grey, np.ones((_ENLARGE, _ENLARGE), np.uint8))
+    png = io.BytesIO()
+    Image.fromarray(enlarged).save(png, format="PNG")
+    done = subprocess.run(["tesseract", "stdin", "stdout", "--psm", "11", "tsv"], input=png.getvalue(),
+                          capture_output=True, timeout=60)
+    if done.returncode != 0:
+        return []
+    words = []
+    for line in done.stdout.decode("utf-8", "replace").splitlines()[1:]:
+        fields = line.split("\t")
+        if len(fields) == 12 and fields[11].strip():
+            left, top, width, height = (int(v) // _ENLARGE for v in fields[6:10])
+            words.append(Word(fields[11].strip(), left, top, width, height))
+    return words
+
+
+def _unit_length_nm(number: str, unit: str) -> Optional[float]:
+    unit = {"um": "µm", "μm": "µm"}.get(unit, unit)
+    return length_in_nm(float(number.replace(",", ".")), unit)
+
+
+def scale_bar_labels(words: List[Word]) -> List[tuple]:
+    """``(label text, length in nm, box Word)`` for every "<number> <unit>" among ``words``
+    (one token, or a number followed by a unit on the same line)."""
+    labels = []
+    for index, word in enumerate(words):
+        joined = _NUMBER_AND_UNIT.match(word.text)
+        if joined:
+            length = _unit_length_nm(*joined.groups())
+            if length:
+                labels.append((word.text, length, word))
+            continue
+        if _NUMBER.match(word.text) and index + 1 < len(words):
+            unit = words[index + 1]
+            same_line = abs(unit.top + unit.height / 2 - word.top - word.height / 2) < max(word.height, 4)
+            near = 0 <= unit.left - (word.left + word.width) < 3 * max(word.height, 4)
+            if _UNIT.match(unit.text) and same_line and near:
+                length = _unit_length_nm(word.text, unit.text)
+                if length:
+                    box = Word(f"{word.text} {unit.text}", word.left, min(word.top, unit.top),
+                               unit.left + unit.width - word.left, max(word.height, unit.height))
+                    labels.append((box.text, length, box))
+    return labels
+
+
+def _runs(row: np.ndarray) -> List[tuple]:
+    """``(start, stop)`` of every run of True in a 1-D boolean array."""
+    padded = np.concatenate([[False], row, [False]]).astype(np.int8)
+    changes = np.flatnonzero(np.diff(padded))
+    return list(zip(changes[::2], changes[1::2]))
+
+
+def _end_ticks_span(ink: np.ndarray, row: int, start: int, stop: int) -> Optional[float]:
+    """Distance between the centres of the end ticks of the line ``ink[row, start:stop]``, read
+    on a row above or below it where only the two ticks are ink; None if it has no ticks."""
+    for offset in (2, -2, 3, -3, 4, -4):
+        other = row + offset
+        if not 0 <= other < ink.shape[0]:
+            continue
+        runs = _runs(ink[other, start:stop])
+        if len(runs) == 2 and runs[0][0] == 0 and runs[1][1] == stop - start:
+            return (runs[1][0] + runs[1][1]) / 2 - (runs[0][0] + runs[0][1]) / 2
+    return None
+
+
+def bar_length_px(bar: np.ndarray, label: Word) -> Optional[float]:
+    """Length of the scale bar near ``label`` in the data bar ``bar``: the longest horizontal
+    line of "ink" outside the label's own rows, measured between the centres of its end ticks
+    (or of its end pixels); None if shorter than 8 px."""
+    background = np.median(bar)
+    ink = np.abs(bar.astype(np.int16) - background) > _INK_CONTRAST
+    reach = 3 * max(label.width, 10)
+    left, right = max(0, label.left - reach), min(bar.shape[1], label.left + label.width + reach)
+    best = (0, 0, 0)  # (length, row, start)
+    for row in range(max(0, label.top - 3 * label.height), min(bar.shape[0], label.top + 4 * label.height)):
+        if label.top <= row < label.top + label.height:
+            continue
+        for start, stop in _runs(ink[row, left:right]):
+            best = max(best, (stop - start, row, left + start))
+    length, row, start = best
+    if length < _MIN_BAR_PX:
+        return None
+    ticks = _end_ticks_span(ink, row, start, start + length)
+    return float(ticks if ticks is not None else length - 1)
+
+
+def read_scale_bar(data_bar: np.ndarray) -> Optional[ScaleBar]:
+    """The scale bar of a data bar (the rows under the image), or None."""
+    if data_bar.size == 0 or not tesseract_available():
+        return None
+    for text, length_nm, box in scale_bar_labels(ocr_words(data_bar)):
+        length_px = bar_length_px(data_bar, box)
+        if length_px:
+            return ScaleBar(text, length_nm, length_px)
+    return None

@@ -1,0 +1,75 @@
+"""Pixel size from the scale bar of the data bar, read by Tesseract OCR."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from paddleseg_hru2net.microscopy.scale_bar import read_scale_bar, tesseract_available
+
+needs_tesseract = pytest.mark.skipif(not tesseract_available() and not os.environ.get("CI"),
+                                     reason="tesseract not installed (scripts/install_system_packages.sh)")
+
+
+def data_bar(label: str, bar_px: int, bright: bool = True, ticks: bool = True) -> np.ndarray:
+    """A drawn data bar: microscope text on the left, ``label`` over a bar of ``bar_px``
+    between its end ticks' centres on the right."""
+    ink, paper = (235, 20) if bright else (20, 235)
+    image = Image.new("L", (640, 60), paper)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=18)
+    draw.text((20, 20), "Mag = 50.00 K X   WD = 4 mm   EHT = 5 kV", fill=ink, font=font)
+    left = 480
+    draw.text((left + 15, 4), label, fill=ink, font=font)
+    draw.rectangle([left, 40, left + bar_px, 41], fill=ink)
+    if ticks:
+        for x in (left, left + bar_px):
+            draw.rectangle([x - 1, 32, x + 1, 49], fill=ink)
+    return np.asarray(image)
+
+
+@needs_tesseract
+@pytest.mark.parametrize("label, bar_px, expected_nm, bright, ticks", [
+    ("500 nm", 100, 5.0, True, True),
+    ("2 um", 125, 16.0, False, True),
+    ("200nm", 80, 2.5, True, False),
+])
+def test_scale_bar_label_and_length_give_the_pixel_size(label, bar_px, expected_nm, bright, ticks):
+    bar = read_scale_bar(data_bar(label, bar_px, bright, ticks))
+    assert bar is not None
+    assert bar.pixel_size_nm == pytest.approx(expected_nm, rel=0.015)
+
+
+@needs_tesseract
+def test_no_scale_bar_gives_none():
+    image = Image.new("L", (640, 60), 20)
+    ImageDraw.Draw(image).text((20, 20), "Mag = 50.00 K X   WD = 4 mm", fill=235,
+                                font=ImageFont.load_default(size=18))
+    assert read_scale_bar(np.asarray(image)) is None
+    assert read_scale_bar(np.zeros((0, 640), np.uint8)) is None
+
+
+@needs_tesseract
+@pytest.mark.tio2
+def test_scale_bar_agrees_with_the_zeiss_metadata(tio2_release, tmp_path):
+    """TiO2 images carry both: the OCR'd scale bar is within 1.5 % of tag 34118's pixel size, and
+    a copy without metadata (PNG) gets its pixel size from the scale bar."""
+    from paddleseg_hru2net.analysis.workflow import load_sem_image
+    from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
+    for image_id in ("1908248", "1908288", "1908310"):
+        path = tio2_release / "Electron Microscopy Images" / "SEM" / f"{image_id}.tif"
+        metadata, _ = read_pixel_size_nm(str(path))
+        copy = tmp_path / f"{image_id}.png"
+        Image.open(path).convert("L").save(copy)
+        image = load_sem_image(str(copy))
+        assert image.pixel_size_source.startswith("scale bar '200 nm'")
+        assert image.pixel_size_nm == pytest.approx(metadata, rel=0.015)
+
+
+@needs_tesseract
+def test_a_misread_unit_leaves_the_size_unknown_rather_than_wrong():
+    """Tesseract may read the drawn "1 µm" as "14m": no unit, so no pixel size (not 14 m)."""
+    bar = read_scale_bar(data_bar("1 µm", 125, False, True))
+    assert bar is None or bar.pixel_size_nm == pytest.approx(8.0, rel=0.015)
