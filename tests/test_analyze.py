@@ -291,3 +291,25 @@ def test_random_low_resolution_softens_the_image_and_keeps_the_label():
     assert np.array_equal(untouched["img"], image)
     with pytest.raises(ValueError):
         RandomLowResolution(min_factor=1.0)
+
+
+def test_dark_particles_are_detected_and_inverted_for_a_bright_only_model():
+    """A synthetic SEM image and its inverse (TEM-like): the histogram test tells them apart, and
+    the shipped bright-only model segments the inverse as well as the original (it is inverted
+    back for the model; the summary says so)."""
+    from paddleseg_hru2net.analysis.contrast import particles_look_dark
+    from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
+    from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
+    from paddleseg_hru2net.inference import load_segmenter, particle_probability_of, shipped_source
+
+    grey, mask = generate_sem_image(11, SyntheticSEMConfig(height=200, width=260))
+    assert particles_look_dark(grey) is False and particles_look_dark(255 - grey) is True
+    assert particles_look_dark(np.full((50, 50), 128, np.uint8)) is None
+    segmenter = load_segmenter(shipped_source("hru2netp_tio2"), backend="onnxruntime")
+    ious = {}
+    for name, image in (("bright", grey), ("dark", 255 - grey)):
+        segmentation = segment_image(SEMImage(f"{name}.png", image, 0, None, "none (pixels)"), segmenter, False)
+        predicted = particle_probability_of(segmentation.probabilities) > 0.5
+        ious[name] = (predicted & (mask > 0)).sum() / (predicted | (mask > 0)).sum()
+        assert ("inverted" in segmentation.contrast) == (name == "dark")
+    assert ious["bright"] > 0.6 and abs(ious["dark"] - ious["bright"]) < 0.01

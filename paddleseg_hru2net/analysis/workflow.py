@@ -108,6 +108,7 @@ class ImageResult:
     image: SEMImage
     outputs: Dict[str, str] = field(default_factory=dict)
     scale: str = "native"
+    contrast: str = "as recorded"
     warnings: List[str] = field(default_factory=list)
 
     @property
@@ -177,14 +178,21 @@ class Segmentation:
     scale: object  # analysis.scale.ScaleChoice
     feed: object  # inference.feed.Feed
     at_model_scale: Optional[np.ndarray] = None
+    contrast: str = "as recorded"
 
 
 def segment_image(image: SEMImage, segmenter, estimate_scale: bool = True) -> Segmentation:
-    """The image segmented at the model's scale (:mod:`paddleseg_hru2net.analysis.scale`)."""
+    """The image segmented at the model's scale (:mod:`paddleseg_hru2net.analysis.scale`), with
+    its contrast inverted first if the model knows bright particles only and these look dark
+    (:mod:`paddleseg_hru2net.analysis.contrast`)."""
+    from paddleseg_hru2net.analysis.contrast import particles_look_dark
     from paddleseg_hru2net.analysis.scale import scaled_probabilities
-    probabilities, at_model_scale, scale = scaled_probabilities(image.grey, image.pixel_size_nm,
+    grey, contrast = image.grey, "as recorded"
+    if segmenter.feed.polarity == "bright" and particles_look_dark(grey):
+        grey, contrast = 255 - grey, "inverted for the model (dark particles on a bright background detected)"
+    probabilities, at_model_scale, scale = scaled_probabilities(grey, image.pixel_size_nm,
                                                                 segmenter, estimate_scale)
-    return Segmentation(probabilities, scale, segmenter.feed, at_model_scale)
+    return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast)
 
 
 def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
@@ -207,6 +215,7 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     diameters = [p.equivalent_diameter * to_px for p in result.particles if not p.touches_border]
     feed = segmentation.feed
     result.scale = segmentation.scale.describe()
+    result.contrast = segmentation.contrast
     result.warnings = out_of_depth_warnings(particle_maps(segmentation.probabilities)[0], diameters,
                                             feed.window, segmentation.scale.factor,
                                             feed.particle_diameter_px, feed.polarity)
@@ -269,6 +278,7 @@ def summary_row(result: ImageResult) -> dict:
         "pixel_size_source": result.image.pixel_size_source,
         "data_bar_rows": result.image.data_bar_rows,
         "scale": result.scale,
+        "contrast": result.contrast,
         "notes": "; ".join(result.image.notes),
         "warnings": "; ".join(result.warnings),
     })
