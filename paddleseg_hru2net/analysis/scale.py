@@ -10,7 +10,7 @@ probabilities and particle labels are mapped back to the image's own grid
 * otherwise, when the model records its training particles' median diameter, a first pass at
   the native scale measures the image's particles and the factor brings their median to the
   model's (not applied within 0.77x-1.3x, where the model works as it is);
-* otherwise the native scale.
+* otherwise, or when asked (``--native-scale``), the native scale.
 
 The summary says which (``scale`` column).
 """
@@ -110,11 +110,14 @@ def _clamped(factor: float) -> float:
 
 
 def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
-                         allow_estimate: bool = True
+                         resample_to_model: bool = True
                          ) -> Tuple[np.ndarray, Optional[np.ndarray], ScaleChoice]:
     """``(probabilities on grey's grid, probabilities at the segmentation scale or None,
-    ScaleChoice)`` following the module's rules."""
+    ScaleChoice)`` following the module's rules; ``resample_to_model=False`` segments at the
+    image's own scale whatever its pixel size."""
     feed = segmenter.feed
+    if not resample_to_model:
+        return segmenter.probabilities(grey), None, ScaleChoice(1.0, "native (asked for)")
     if pixel_size_nm and feed.pixel_size_nm:
         factor = _clamped(pixel_size_nm / feed.pixel_size_nm)
         choice = ScaleChoice(round(factor, 4), f"pixel size {pixel_size_nm:.3g} nm, model "
@@ -123,7 +126,7 @@ def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segme
             choice = ScaleChoice(1.0, "pixel size matches the model's")
         return (*probabilities_at(segmenter, grey, choice.factor), choice)
     first = segmenter.probabilities(grey)
-    if not (allow_estimate and feed.particle_diameter_px):
+    if not feed.particle_diameter_px:
         return first, None, ScaleChoice(1.0, "native")
     diameter = median_particle_diameter(particle_probability_of(first))
     if diameter is None:

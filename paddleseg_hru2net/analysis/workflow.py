@@ -181,7 +181,7 @@ class Segmentation:
     contrast: str = "as recorded"
 
 
-def segment_image(image: SEMImage, segmenter, estimate_scale: bool = True) -> Segmentation:
+def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True) -> Segmentation:
     """The image segmented at the model's scale (:mod:`paddleseg_hru2net.analysis.scale`), with
     its contrast inverted first if the model knows bright particles only and these look dark
     (:mod:`paddleseg_hru2net.analysis.contrast`)."""
@@ -191,7 +191,7 @@ def segment_image(image: SEMImage, segmenter, estimate_scale: bool = True) -> Se
     if segmenter.feed.polarity == "bright" and particles_look_dark(grey):
         grey, contrast = 255 - grey, "inverted for the model (dark particles on a bright background detected)"
     probabilities, at_model_scale, scale = scaled_probabilities(grey, image.pixel_size_nm,
-                                                                segmenter, estimate_scale)
+                                                                segmenter, resample_to_model)
     return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast)
 
 
