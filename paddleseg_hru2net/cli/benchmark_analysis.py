@@ -3,8 +3,8 @@
     hru2net-benchmark-analysis --image "../shared/data/tio2_sem_ruhle2021/Electron Microscopy Images/SEM/1908248.tif"
 
 Side by side in one run, on one full frame (data bar kept, so the whole 1024 x 768 frame is
-segmented): the default ``hru2net analyze`` and ``hru2net analyze --backend paddle`` as whole
-commands (separate processes, model cache warm, median of --repeats), one raw forward pass of
+segmented): the default ``hru2net analyze``, the fastest float backend when the default is not
+one (int8), and ``hru2net analyze --backend paddle`` as whole commands (separate processes, model cache warm, median of --repeats), one raw forward pass of
 the whole frame by the default backend's runtime, and the default pipeline's steps in-process
 (loading, model, window cutting and blending, splitting, measuring, writing). The overhead is
 everything but the model.
@@ -101,11 +101,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     work = tempfile.mkdtemp(prefix="hru2net-bench-")
     # warm the model cache (the first default run exports the model once)
     first = time_command(_command(args.image, None, args.model, os.path.join(work, "warm")))
-    runs: Dict[str, List[float]] = {"default": [], "paddle": []}
+    from paddleseg_hru2net.inference import default_backend
+    float_backend = default_backend(announce=False, exact=True)
+    compare_float = float_backend != default_backend(announce=False)
+    if compare_float:  # warm its cache too
+        time_command(_command(args.image, float_backend, args.model, os.path.join(work, "warm_float")))
+    runs: Dict[str, List[float]] = {"default": [], "float": [], "paddle": []}
     for index in range(max(args.repeats, args.paddle_repeats)):
         if index < args.repeats:
             runs["default"].append(time_command(_command(args.image, None, args.model,
                                                          os.path.join(work, f"default{index}"))))
+            if compare_float:
+                runs["float"].append(time_command(_command(args.image, float_backend, args.model,
+                                                           os.path.join(work, f"float{index}"))))
         if index < args.paddle_repeats:
             runs["paddle"].append(time_command(_command(args.image, "paddle", args.model,
                                                         os.path.join(work, f"paddle{index}"))))
@@ -117,6 +125,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("| whole command | median s | runs | speed-up vs --backend paddle |")
     print("|---|---|---|---|")
     print(f"| hru2net analyze (default: {backend}) | {default:.2f} | {len(runs['default'])} | {paddle / default:.2f}x |")
+    if runs["float"]:
+        floating = statistics.median(runs["float"])
+        print(f"| hru2net analyze --backend {float_backend} | {floating:.2f} | {len(runs['float'])} | "
+              f"{paddle / floating:.2f}x |")
     print(f"| hru2net analyze --backend paddle | {paddle:.2f} | {len(runs['paddle'])} | 1.00x |")
     print(f"(first default run, exporting the model to the cache: {first:.2f} s)")
     pipeline = sum(v for k, v in steps.items() if k != "raw forward, whole frame")
