@@ -149,3 +149,16 @@ def test_backends_agree_on_probabilities():
         assert np.abs(probabilities[backend] - reference).max() < 1e-3, backend
     exports = [p for p in Path(cache_root(), "exported").iterdir() if not p.name.startswith(".")]
     assert len(exports) >= 2  # a static export and an ONNX export, each built once
+
+
+def test_the_graph_optimised_for_this_cpu_is_kept_and_gives_the_same_probabilities():
+    from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
+    from paddleseg_hru2net.inference import load_segmenter, shipped_source
+    from paddleseg_hru2net.inference.export_cache import cache_root
+
+    grey = generate_sem_image(4, SyntheticSEMConfig(height=120, width=150))[0]
+    first = load_segmenter(shipped_source("hru2netp_tio2"), backend="onnxruntime").probabilities(grey)
+    saved = list(Path(cache_root(), "exported").glob("*/model.optimized-*.ort.onnx"))
+    assert saved, "the optimised graph was not kept in the cache"
+    again = load_segmenter(shipped_source("hru2netp_tio2"), backend="onnxruntime").probabilities(grey)
+    assert np.array_equal(first, again)

@@ -49,4 +49,5 @@ class OnnxRuntimeInt8Backend:
     def load(self, source: ModelSource) -> Segmenter:
         from paddleseg_hru2net.inference.export_cache import cached_export, cached_int8
         model_path = cached_int8(source)
-        return onnx_segmenter(model_path, cached_export(source, onnx=True, announce=False), self.name, source)
+        return onnx_segmenter(model_path, cached_export(source, onnx=True, announce=False), self.name, source,
+                              keep_optimized=True)
