@@ -14,7 +14,7 @@ need no Paddle, such as analysis on ONNX Runtime, do not pay for importing it.
 import importlib as _importlib
 import warnings as _warnings
 
-from paddleseg_hru2net.registration import register, register_when_paddleseg_loads
+from paddleseg_hru2net.registration import COMPONENT_MODULES, register, register_when_paddleseg_loads
 
 # Paddle warns at every import that ccache (a compiler cache for custom C++ ops) is missing.
 _warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
@@ -22,13 +22,11 @@ _warnings.filterwarnings("ignore", message="No ccache found", category=UserWarni
 register_when_paddleseg_loads()
 
 __version__ = "0.2.0"
-__all__ = ["datasets", "losses", "models", "transforms", "register", "__version__"]
-
-_COMPONENT_PACKAGES = ("datasets", "losses", "models", "transforms")
+__all__ = [module.rpartition(".")[2] for module in COMPONENT_MODULES] + ["register", "__version__"]
 
 
 def __getattr__(name: str):
     """``paddleseg_hru2net.models`` and its siblings load (and register) on first use."""
-    if name in _COMPONENT_PACKAGES:
+    if f"{__name__}.{name}" in COMPONENT_MODULES:
         return _importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

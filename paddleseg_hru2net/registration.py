@@ -22,18 +22,13 @@ import sys
 from types import ModuleType
 from typing import List, Optional
 
-__all__ = ["COMPONENT_MODULES", "register", "is_registered", "register_when_paddleseg_loads"]
+__all__ = ["COMPONENT_MODULES", "register", "register_when_paddleseg_loads"]
 
 #: The modules whose import registers our components (and, first, PaddleSeg's Paddle 3 fixes).
 COMPONENT_MODULES: List[str] = ["paddleseg_hru2net.datasets", "paddleseg_hru2net.losses",
                                 "paddleseg_hru2net.models", "paddleseg_hru2net.transforms"]
 
 _TRIGGER = "paddleseg"
-
-
-def is_registered() -> bool:
-    """Whether every component module has been imported in this process."""
-    return all(name in sys.modules for name in COMPONENT_MODULES)
 
 
 def register() -> None:

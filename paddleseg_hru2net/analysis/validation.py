@@ -123,13 +123,12 @@ def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
     """Particles of the model (split by ``splitting``) next to the manual ones (``truth``,
     computed from ``manual_mask`` if not given). ``prediction`` is a :class:`Segmentation`, as
     ``hru2net analyze`` makes it, or probabilities / a mask on the image's grid."""
-    probabilities = prediction.probabilities if isinstance(prediction, Segmentation) else prediction
-    if manual_mask.shape != np.shape(probabilities)[-2:]:
-        raise ValueError(f"{image.path}: manual mask {manual_mask.shape} and prediction "
-                         f"{np.shape(probabilities)} differ in shape")
-    truth = truth or manual_particles(image, manual_mask)
     model = (analyze_segmentation(image, prediction, splitting) if isinstance(prediction, Segmentation)
              else analyze_image(image, prediction, splitting))
+    if manual_mask.shape != model.mask.shape:
+        raise ValueError(f"{image.path}: manual mask {manual_mask.shape} and prediction "
+                         f"{model.mask.shape} differ in shape")
+    truth = truth or manual_particles(image, manual_mask)
 
     def diameters(result: ImageResult) -> List[float]:
         return [p.equivalent_diameter for p in result.particles if not p.touches_border]

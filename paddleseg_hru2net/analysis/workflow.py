@@ -163,10 +163,14 @@ def analyze_image(image: SEMImage, probabilities: np.ndarray,
                   splitting: Splitting = Splitting()) -> ImageResult:
     """Particles of one image from a model's class probabilities ``(K, H, W)``, a particle
     probability map or a 0/1 mask ``(H, W)`` (e.g. a manual one)."""
-    mask = (particle_maps(probabilities)[0] > splitting.threshold).astype(np.uint8)
-    labels = splitting.labels(probabilities)
-    return ImageResult(image.path, mask, labels, measure_particles(labels, image.pixel_size_nm),
-                       image)
+    return _measured(image, particle_maps(probabilities)[0] > splitting.threshold,
+                     splitting.labels(probabilities))
+
+
+def _measured(image: SEMImage, mask: np.ndarray, labels: np.ndarray) -> ImageResult:
+    """The result of an image with its particle mask and labels: the particles measured."""
+    return ImageResult(image.path, mask.astype(np.uint8), labels,
+                       measure_particles(labels, image.pixel_size_nm), image)
 
 
 @dataclass
@@ -208,9 +212,7 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     else:
         from paddleseg_hru2net.analysis.scale import labels_to_grid
         mask = particle_maps(segmentation.probabilities)[0] > splitting.threshold
-        labels = labels_to_grid(splitting.labels(segmentation.at_model_scale), mask)
-        result = ImageResult(image.path, mask.astype(np.uint8), labels,
-                             measure_particles(labels, image.pixel_size_nm), image)
+        result = _measured(image, mask, labels_to_grid(splitting.labels(segmentation.at_model_scale), mask))
     to_px = 1.0 / image.pixel_size_nm if image.pixel_size_nm else 1.0
     diameters = [p.equivalent_diameter * to_px for p in result.particles if not p.touches_border]
     feed = segmentation.feed

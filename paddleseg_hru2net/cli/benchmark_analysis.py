@@ -4,10 +4,10 @@
 
 Side by side in one run, on one full frame (data bar kept, so the whole 1024 x 768 frame is
 segmented): the default ``hru2net analyze``, the fastest float backend when the default is not
-one (int8), and ``hru2net analyze --backend paddle`` as whole commands (separate processes, model cache warm, median of --repeats), one raw forward pass of
-the whole frame by the default backend's runtime, and the default pipeline's steps in-process
-(loading, model, window cutting and blending, splitting, measuring, writing). The overhead is
-everything but the model.
+one (int8), and ``hru2net analyze --backend paddle`` as whole commands (separate processes,
+model cache warm, median of --repeats), one raw forward pass of the whole frame by the default
+backend's runtime, and the default pipeline's steps in-process (loading, model, window cutting
+and blending, splitting, measuring, writing). The overhead is everything but the model.
 """
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ and the masks agree on more than 99.9 % of the pixels (``docs/results.md``).
 
 Calibration needs images that reach the activation ranges of real use. The built-in synthetic
 SEM generator gives them without any user data: bright particles on a dark substrate and the
-same images inverted (dark on bright, TEM-like), at the model's window size. The recipe name,
-:data:`CALIBRATION_RECIPE`, is part of the cache key, so changing it rebuilds cached models.
+same images inverted (dark on bright, TEM-like), at the model's window size. A hash of the
+recipe's name, :data:`CALIBRATION_RECIPE`, is part of the cached int8 file's name, so changing
+it quantises cached models again.
 """
 from __future__ import annotations
 

@@ -89,7 +89,6 @@ def ocr_words(grey: np.ndarray) -> List[Word]:
 
 
 def _unit_length_nm(number: str, unit: str) -> Optional[float]:
-    unit = {"um": "µm", "μm": "µm"}.get(unit, unit)
     return length_in_nm(float(number.replace(",", ".")), unit)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from importlib.util import find_spec
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 
@@ -12,11 +12,22 @@ from paddleseg_hru2net.inference.backends import register_backend
 from paddleseg_hru2net.inference.segmenter import Segmenter
 from paddleseg_hru2net.inference.source import ModelSource
 
-__all__ = ["OnnxRuntimeBackend", "onnx_session", "onnx_segmenter", "onnx_runtime_installed", "machine_tag"]
+__all__ = ["OnnxRuntimeBackend", "onnx_session", "onnx_segmenter", "onnx_runtime_installed", "cpu_flags",
+           "machine_tag"]
 
 #: ONNX Runtime's log level for errors only: its graph optimiser otherwise prints a warning per
 #: initializer it folds ("Removing initializer ...", about 112 for HRU2-Net†).
 _ERRORS_ONLY = 3
+
+
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> List[str]:
+    """The CPU's instruction-set flags as Linux lists them ([] where that cannot be read)."""
+    try:
+        with open(cpuinfo) as handle:
+            line = next((line for line in handle if line.startswith("flags")), "")
+    except OSError:
+        return []
+    return line.partition(":")[2].split()
 
 
 def machine_tag() -> str:
@@ -24,12 +35,7 @@ def machine_tag() -> str:
     optimised here may use kernels (NCHWc layouts) that only this kind of CPU runs."""
     import hashlib
     import platform
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as handle:
-            flags = next((line for line in handle if line.startswith("flags")), "")
-    except OSError:
-        pass
+    flags = " ".join(cpu_flags())
     return hashlib.sha256(f"{platform.machine()}|{platform.processor()}|{flags}".encode()).hexdigest()[:8]
 
 

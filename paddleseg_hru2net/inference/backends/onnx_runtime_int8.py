@@ -10,7 +10,8 @@ from __future__ import annotations
 from importlib.util import find_spec
 
 from paddleseg_hru2net.inference.backends import register_backend
-from paddleseg_hru2net.inference.backends.onnx_runtime import onnx_runtime_installed, onnx_segmenter
+from paddleseg_hru2net.inference.backends.onnx_runtime import (cpu_flags, onnx_runtime_installed,
+                                                               onnx_segmenter)
 from paddleseg_hru2net.inference.segmenter import Segmenter
 from paddleseg_hru2net.inference.source import ModelSource
 
@@ -21,14 +22,7 @@ _INT8_DOT_PRODUCT_FLAGS = ("avx512_vnni", "avx_vnni")
 
 def cpu_has_int8_dot_product(cpuinfo: str = "/proc/cpuinfo") -> bool:
     """Whether the CPU lists VNNI among its flags (Linux; False where that cannot be read)."""
-    try:
-        with open(cpuinfo) as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    return any(flag in line.split() for flag in _INT8_DOT_PRODUCT_FLAGS)
-    except OSError:
-        pass
-    return False
+    return any(flag in _INT8_DOT_PRODUCT_FLAGS for flag in cpu_flags(cpuinfo))
 
 
 @register_backend
@@ -47,7 +41,8 @@ class OnnxRuntimeInt8Backend:
         return cpu_has_int8_dot_product()
 
     def load(self, source: ModelSource) -> Segmenter:
-        from paddleseg_hru2net.inference.export_cache import cached_export, cached_int8
-        model_path = cached_int8(source)
-        return onnx_segmenter(model_path, cached_export(source, onnx=True, announce=False), self.name, source,
-                              keep_optimized=True)
+        import os
+
+        from paddleseg_hru2net.inference.export_cache import cached_int8
+        model_path = cached_int8(source)  # inside the cached float export, beside its deploy.yaml
+        return onnx_segmenter(model_path, os.path.dirname(model_path), self.name, source, keep_optimized=True)
