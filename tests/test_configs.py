@@ -32,9 +32,12 @@ def tiny_opts(config_path: Path, root: Path) -> list:
     channels = 3 if config.train_dataset_cfg.get("type") == "TiO2SEMRGB" else 1
     normalize = {"type": "Normalize", "mean": [0.5] * channels, "std": [0.5] * channels}
     train = [{"type": "RandomPaddingCrop", "crop_size": [64, 64]}, normalize]
-    return ["--opts", f"train_dataset.dataset_root={root}", f"val_dataset.dataset_root={root}",
+    opts = ["--opts", f"train_dataset.dataset_root={root}", f"val_dataset.dataset_root={root}",
             f"train_dataset.transforms={train!r}".replace(" ", ""),
             f"val_dataset.transforms={[normalize]!r}".replace(" ", "")]
+    if config.model_cfg.get("frozen_norm_statistics"):  # fine-tuning configs: weights as documented
+        opts.append(f"model.pretrained={REPO / 'paddleseg_hru2net/weights/hru2netp_contact_tio2/model.pdparams'}")
+    return opts
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[str(p.relative_to(REPO / "configs")) for p in CONFIGS])
@@ -45,6 +48,15 @@ def test_config_trains_one_step(config, synthetic_dataset, tmp_path):
     loss = float(re.search(r"iter: 1/1, loss: ([-\w.]+)", result.stdout + result.stderr).group(1))
     assert math.isfinite(loss) and loss > 0
     assert (tmp_path / "out" / "iter_1" / "model.pdparams").is_file()
+
+
+def test_frozen_statistics_without_starting_weights_is_refused(synthetic_dataset, tmp_path):
+    config = REPO / "configs/hru2netp_contact/hru2netp_contact_robust_tio2_192-512_200.yml"
+    opts = tiny_opts(config, synthetic_dataset)[:-1] + ["model.pretrained=None"]
+    result = run_tool("tools/train.py", "--config", str(config), "--iters", "1", "--save_dir",
+                      str(tmp_path / "out"), *opts, check=False)
+    assert result.returncode == 2 and "model.frozen_norm_statistics" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.tio2

@@ -141,3 +141,38 @@ def test_exported_static_model_equals_dynamic(tmp_path):
     static = load_segmenter(ModelSource(exported=str(tmp_path)), "paddle-inference").run(x)
     # random weights give logits in the hundreds; multi-threaded sums differ in the last bits
     np.testing.assert_allclose(static, dynamic, rtol=1e-4, atol=1e-5 * np.abs(dynamic).max())
+
+
+def _norm_statistics(model) -> dict:
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()
+            if k.endswith(("_mean", "_variance"))}
+
+
+def test_frozen_norm_statistics_train_as_they_infer(tmp_path):
+    """With frozen statistics a training step leaves the running statistics as loaded and the
+    training-mode forward equals the inference-mode one; without, both differ (the test can fail)."""
+    paddle.seed(7)
+    source = HRU2Netp(3, 1)
+    source.eval()
+    with paddle.no_grad():  # give the statistics values far from a batch's own
+        for key, value in source.state_dict().items():
+            if key.endswith("_mean"):
+                value.set_value(paddle.full(value.shape, 0.3))
+            elif key.endswith("_variance"):
+                value.set_value(paddle.full(value.shape, 2.0))
+    path = tmp_path / "w.pdparams"
+    paddle.save(source.state_dict(), str(path))
+    image = paddle.to_tensor(np.random.default_rng(0).random((1, 1, 32, 32), dtype=np.float32))
+    for frozen in (True, False):
+        model = HRU2Netp(3, 1, pretrained=str(path), frozen_norm_statistics=frozen)
+        before = _norm_statistics(model)
+        model.eval()
+        inferred = model(image)[0].numpy()
+        model.train()
+        trained = model(image)
+        paddle.add_n([t.mean() for t in trained]).backward()
+        after = _norm_statistics(model)
+        same_statistics = all(np.array_equal(before[k], after[k]) for k in before)
+        same_output = np.allclose(trained[0].numpy(), inferred, atol=1e-5)
+        assert same_statistics == frozen and same_output == frozen
+        assert all(p.grad is not None for p in model.parameters() if not p.stop_gradient)

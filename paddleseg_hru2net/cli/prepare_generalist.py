@@ -1,7 +1,8 @@
 """``hru2net-prepare-generalist``: TiO2 + EMPS + synthetic images as one three-class training folder.
 
-    hru2net-prepare-tio2 ../shared/data/tio2_sem_ruhle2021 --out data/tio2_contact --target contact
-    hru2net-prepare-generalist --tio2 data/tio2_contact --emps ../shared/data/emps_train \\
+    hru2net-prepare-tio2 ../shared/data/tio2_sem_ruhle2021 --out data/tio2_contact_r2 --target contact \\
+        --contact_radius 2
+    hru2net-prepare-generalist --tio2 data/tio2_contact_r2 --emps ../shared/data/emps_train \\
         --synthetic 60 --out data/generalist
 """
 from __future__ import annotations
@@ -24,6 +25,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--val_fraction", type=float, default=0.1,
                         help="share of EMPS and synthetic images held out for val (default 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and images")
+    parser.add_argument("--contact_radius", type=int, default=None,
+                        help="half-width of the contact bands (default: the TiO2 folder's, else 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     return parser.parse_args(argv)
 
@@ -34,7 +37,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddleseg_hru2net.datasets.generalist import GeneralistDataError, prepare_generalist
     try:
         manifest = prepare_generalist(args.out, args.tio2, args.emps, args.synthetic,
-                                      args.val_fraction, args.seed, args.overwrite)
+                                      args.val_fraction, args.seed, args.overwrite,
+                                      contact_radius=args.contact_radius)
     except (GeneralistDataError, ValueError) as error:
         raise UserError(str(error)) from error
     print(json.dumps(manifest["counts"]))

@@ -100,8 +100,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     if val_dataset is not None and len(val_dataset) == 0:
         raise UserError(f"{args.config}: --do_eval, but the validation set is empty; add images to "
                         f"its list or train without --do_eval")
+    model_options = config.dic.get("model", {})
+    frozen_statistics = bool(model_options.get("frozen_norm_statistics", False))
+    if frozen_statistics and not model_options.get("pretrained") and args.resume_model is None:
+        raise UserError(f"{args.config}: model.frozen_norm_statistics keeps the batch norm statistics "
+                        f"of the starting weights, but there are none; set model.pretrained "
+                        f"(e.g. --opts model.pretrained=PATH) or drop frozen_norm_statistics")
     model = build(builder, "model", args.config)
-    model = utils.convert_sync_batchnorm(model, device)
+    if not frozen_statistics:  # synchronised batch norm would recompute the frozen statistics
+        model = utils.convert_sync_batchnorm(model, device)
     optimizer = build(builder, "optimizer", args.config)
     losses = build(builder, "loss", args.config)
 

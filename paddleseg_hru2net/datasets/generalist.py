@@ -68,16 +68,22 @@ def read_emps_sample(emps_root: str, image_id: str) -> Tuple[np.ndarray, np.ndar
     return grey, instances
 
 
-def _copy_tio2(tio2_dir: str, staging: str) -> Dict[str, List[Pair]]:
-    """The train and val tiles of a prepared TiO2 contact folder, copied under ``tio2/``."""
-    manifest = os.path.join(tio2_dir, "manifest.json")
+def _tio2_contact_radius(tio2_dir: str) -> int:
+    """The contact radius a TiO2 folder was prepared with (refusing one prepared without contacts)."""
     import json
+    manifest = os.path.join(tio2_dir, "manifest.json")
     if not os.path.isfile(manifest):
         raise GeneralistDataError(f"{tio2_dir}: no manifest.json; prepare it with "
                                   f"hru2net-prepare-tio2 RELEASE --out DIR --target contact")
     with open(manifest) as handle:
-        if json.load(handle).get("target") != "contact":
-            raise GeneralistDataError(f"{tio2_dir}: prepared without --target contact")
+        content = json.load(handle)
+    if content.get("target") != "contact":
+        raise GeneralistDataError(f"{tio2_dir}: prepared without --target contact")
+    return int(content.get("contact_radius") or 1)
+
+
+def _copy_tio2(tio2_dir: str, staging: str) -> Dict[str, List[Pair]]:
+    """The train and val tiles of a prepared TiO2 contact folder, copied under ``tio2/``."""
     copied: Dict[str, List[Pair]] = {}
     for split in ("train", "val"):
         with open(os.path.join(tio2_dir, f"{split}.txt")) as handle:
@@ -102,7 +108,8 @@ def _synthetic_config(rng: np.random.Generator) -> SyntheticSEMConfig:
 
 def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optional[str],
                        synthetic: int = 60, val_fraction: float = 0.1, seed: int = 0,
-                       overwrite: bool = False, progress: bool = True) -> Dict[str, object]:
+                       overwrite: bool = False, progress: bool = True,
+                       contact_radius: Optional[int] = None) -> Dict[str, object]:
     """Write the generalist training folder; returns its manifest (also ``manifest.json``).
 
     Args:
@@ -112,6 +119,9 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
         synthetic: number of synthetic images (a ``val_fraction`` share goes to val).
         val_fraction: share of EMPS and synthetic images held out for validation, by image.
         seed: seed of the EMPS split and of the synthetic images.
+        contact_radius: half-width of the contact bands drawn on EMPS and synthetic images
+            (see :func:`contact_target`); by default the TiO2 folder's, else 1. Must equal the TiO2
+            folder's, so that one class means one thing.
     """
     from tqdm import tqdm
 
@@ -120,6 +130,15 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
     if tio2_dir is None and emps_root is None and synthetic == 0:
         raise GeneralistDataError("nothing to prepare: give a TiO2 folder, an EMPS folder or "
                                   "synthetic images")
+    tio2_radius = _tio2_contact_radius(tio2_dir) if tio2_dir is not None else None
+    if contact_radius is None:
+        contact_radius = tio2_radius or 1
+    if contact_radius < 1:
+        raise GeneralistDataError(f"contact radius must be at least 1, got {contact_radius}")
+    if tio2_radius is not None and tio2_radius != contact_radius:
+        raise GeneralistDataError(f"{tio2_dir} was prepared with contact radius {tio2_radius}, not "
+                                  f"{contact_radius}; prepare it again or give --contact_radius "
+                                  f"{tio2_radius}")
     with staged_folder(out_dir, overwrite, GeneralistDataError) as staging:
         lists: Dict[str, List[Pair]] = {split: [] for split in SPLITS}
         sources: Dict[str, Dict[str, object]] = {}
@@ -136,7 +155,7 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
                 grey, instances = read_emps_sample(emps_root, image_id)
                 part = "val" if image_id in set(split["val"]) else "train"
                 lists[part].append(write_sample(staging, f"emps/{image_id}", grey,
-                                                contact_target(instances)))
+                                                contact_target(instances, contact_radius)))
             sources["emps"] = {"folder": os.path.abspath(emps_root), "val_ids": split["val"],
                                "images": {k: len(v) for k, v in split.items()}}
         if synthetic:
@@ -146,12 +165,12 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
                 image, instances = generate_sem_instances(seed * 100_000 + index, _synthetic_config(rng))
                 part = "val" if index < n_val else "train"
                 lists[part].append(write_sample(staging, f"synthetic/{index:04d}", image,
-                                                contact_target(instances)))
+                                                contact_target(instances, contact_radius)))
             sources["synthetic"] = {"images": {"train": synthetic - n_val, "val": n_val}}
         write_lists(staging, lists)
         manifest = {"sources": sources, "counts": {k: len(v) for k, v in lists.items()},
                     "classes": {**{str(k): v for k, v in CONTACT_CLASSES.items()}, "255": "ignore"},
                     "options": {"val_fraction": val_fraction, "seed": seed, "synthetic": synthetic},
-                    "target": "contact"}
+                    "target": "contact", "contact_radius": contact_radius}
         write_json(os.path.join(staging, "manifest.json"), manifest)
     return manifest

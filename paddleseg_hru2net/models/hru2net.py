@@ -28,7 +28,7 @@ from paddleseg.cvlibs import manager
 from paddleseg.utils import utils
 
 __all__ = ["ConvBNReLU", "RSU", "UMSIF", "StageSpec", "U2NET_PLAN", "U2NETP_PLAN",
-           "NestedUNet", "HRU2Net", "HRU2Netp"]
+           "NestedUNet", "HRU2Net", "HRU2Netp", "freeze_norm_statistics"]
 
 
 def resize_like(x: paddle.Tensor, reference: paddle.Tensor) -> paddle.Tensor:
@@ -234,6 +234,17 @@ def stage_input_channels(plan: Dict[str, StageSpec], in_channels: int) -> Dict[s
     return inputs
 
 
+def freeze_norm_statistics(model: nn.Layer) -> int:
+    """Make every batch norm layer of ``model`` use (and keep) its running statistics in training
+    mode as well; returns how many layers were changed."""
+    frozen = 0
+    for layer in model.sublayers(include_self=True):
+        if isinstance(layer, nn.layer.norm._BatchNormBase):
+            layer._use_global_stats = True
+            frozen += 1
+    return frozen
+
+
 class NestedUNet(nn.Layer):
     """U2-Net's two-level nested U, with a choice of UMSIF or RSU in each of the top stages.
 
@@ -244,10 +255,15 @@ class NestedUNet(nn.Layer):
         umsif_stages: which of En_1, En_2, En_3, De_1, De_2, De_3 are UMSIF blocks; empty gives
             plain U2-Net.
         pretrained: path of weights to load, or None for random initialisation.
+        frozen_norm_statistics: batch norm layers normalise with their stored running statistics
+            in training too and never update them (as ``norm_eval`` in MMSegmentation). For
+            fine-tuning from ``pretrained`` with batch 1 on varied images, where per-sample
+            statistics in training and averaged ones at inference would disagree.
     """
 
     def __init__(self, num_classes: int, in_channels: int, plan: Dict[str, StageSpec],
-                 umsif_stages: Sequence[str], pretrained: str | None = None):
+                 umsif_stages: Sequence[str], pretrained: str | None = None,
+                 frozen_norm_statistics: bool = False):
         super().__init__()
         unknown = sorted(set(umsif_stages) - set(UMSIF_CAPABLE))
         if unknown:
@@ -264,7 +280,10 @@ class NestedUNet(nn.Layer):
             nn.Conv2D(plan[name].out_channels, num_classes, 3, padding=1) for name in side_sources])
         self.fuse_sides = nn.Conv2D(len(side_sources) * num_classes, num_classes, 1)
         self.pretrained = pretrained
+        self.frozen_norm_statistics = frozen_norm_statistics
         self.init_weight()
+        if frozen_norm_statistics:
+            freeze_norm_statistics(self)
 
     @staticmethod
     def _block(in_channels: int, spec: StageSpec, umsif: bool) -> nn.Layer:
@@ -312,11 +331,14 @@ class HRU2Net(NestedUNet):
         umsif_stages: stages built as UMSIF blocks, any of En_1, En_2, En_3, De_1, De_2, De_3.
             Default ``("En_1", "De_1")``, the paper's top-level encoder and decoder.
         pretrained: weights to load. Default None (random initialisation, as the paper).
+        frozen_norm_statistics: see :class:`NestedUNet`. Default False.
     """
 
     def __init__(self, num_classes: int, in_channels: int = 3,
-                 umsif_stages: Sequence[str] = ("En_1", "De_1"), pretrained: str | None = None):
-        super().__init__(num_classes, in_channels, U2NET_PLAN, umsif_stages, pretrained)
+                 umsif_stages: Sequence[str] = ("En_1", "De_1"), pretrained: str | None = None,
+                 frozen_norm_statistics: bool = False):
+        super().__init__(num_classes, in_channels, U2NET_PLAN, umsif_stages, pretrained,
+                         frozen_norm_statistics)
 
 
 @manager.MODELS.add_component
@@ -330,8 +352,11 @@ class HRU2Netp(NestedUNet):
             Default ``("En_1", "De_1")``: the paper applies UMSIF "to the En_1, De_1 part of the
             HRU2-Net† model" (Fig. 2).
         pretrained: weights to load. Default None (random initialisation, as the paper).
+        frozen_norm_statistics: see :class:`NestedUNet`. Default False.
     """
 
     def __init__(self, num_classes: int, in_channels: int = 3,
-                 umsif_stages: Sequence[str] = ("En_1", "De_1"), pretrained: str | None = None):
-        super().__init__(num_classes, in_channels, U2NETP_PLAN, umsif_stages, pretrained)
+                 umsif_stages: Sequence[str] = ("En_1", "De_1"), pretrained: str | None = None,
+                 frozen_norm_statistics: bool = False):
+        super().__init__(num_classes, in_channels, U2NETP_PLAN, umsif_stages, pretrained,
+                         frozen_norm_statistics)
