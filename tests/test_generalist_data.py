@@ -71,3 +71,16 @@ def test_a_radius_other_than_the_tio2_folders_is_refused_and_nothing_written(tmp
         prepare_generalist(str(tmp_path / "out"), str(tio2), str(emps), synthetic=0,
                            contact_radius=2, progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_bright_particles_stores_dark_particle_images_inverted(tmp_path):
+    emps = emps_folder(tmp_path / "emps", count=2)
+    dark = read_grey(str(emps / "images" / "e1.png"))
+    write_png(str(emps / "images" / "e1.png"), np.dstack([255 - dark] * 3))
+    manifest = prepare_generalist(str(tmp_path / "out"), None, str(emps), synthetic=0,
+                                  val_fraction=0.5, bright_particles=True, progress=False)
+    assert manifest["sources"]["emps"]["stored_inverted"] == ["e1"]
+    for name in ("e0", "e1"):
+        stored = read_grey(str(tmp_path / "out" / "images" / "emps" / f"{name}.png"))
+        inside = touching_squares() > 0
+        assert stored[inside].mean() > stored[~inside].mean() + 100

@@ -27,6 +27,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and images")
     parser.add_argument("--contact_radius", type=int, default=None,
                         help="half-width of the contact bands (default: the TiO2 folder's, else 1)")
+    parser.add_argument("--bright_particles", action="store_true",
+                        help="store EMPS images with dark particles inverted (for a model that "
+                             "relies on contrast detection at inference)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     return parser.parse_args(argv)
 
@@ -38,7 +41,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         manifest = prepare_generalist(args.out, args.tio2, args.emps, args.synthetic,
                                       args.val_fraction, args.seed, args.overwrite,
-                                      contact_radius=args.contact_radius)
+                                      contact_radius=args.contact_radius,
+                                      bright_particles=args.bright_particles)
     except (GeneralistDataError, ValueError) as error:
         raise UserError(str(error)) from error
     print(json.dumps(manifest["counts"]))

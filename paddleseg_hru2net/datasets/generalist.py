@@ -10,7 +10,10 @@
 * synthetic SEM images of :mod:`paddleseg_hru2net.datasets.synthetic` at varied particle sizes and
   densities.
 
-Dark-on-bright images come from the ``RandomInvert`` training transform, not from here.
+Dark-on-bright images come from the ``RandomInvert`` training transform, not from here; with
+``bright_particles=True`` the EMPS images whose particles are darker than their background (TEM
+bright field) are stored inverted instead, so that every training image shows bright particles
+and a model trained on them relies on :mod:`paddleseg_hru2net.analysis.contrast` at inference.
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_se
 from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.files import ImageReadError, read_grey, write_json
 
-__all__ = ["GeneralistDataError", "emps_ids", "read_emps_sample", "prepare_generalist"]
+__all__ = ["GeneralistDataError", "emps_ids", "read_emps_sample", "particles_are_darker",
+           "prepare_generalist"]
 
 Pair = Tuple[str, str]
 
@@ -66,6 +70,14 @@ def read_emps_sample(emps_root: str, image_id: str) -> Tuple[np.ndarray, np.ndar
     if grey.dtype != np.uint8:
         grey = np.round(grey / 257.0).astype(np.uint8)
     return grey, instances
+
+
+def particles_are_darker(grey: np.ndarray, instances: np.ndarray) -> bool:
+    """Whether the annotated particles are darker on average than the rest of the image."""
+    inside = instances > 0
+    if inside.all() or not inside.any():
+        return False
+    return float(grey[inside].mean()) < float(grey[~inside].mean())
 
 
 def _tio2_contact_radius(tio2_dir: str) -> int:
@@ -109,7 +121,8 @@ def _synthetic_config(rng: np.random.Generator) -> SyntheticSEMConfig:
 def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optional[str],
                        synthetic: int = 60, val_fraction: float = 0.1, seed: int = 0,
                        overwrite: bool = False, progress: bool = True,
-                       contact_radius: Optional[int] = None) -> Dict[str, object]:
+                       contact_radius: Optional[int] = None,
+                       bright_particles: bool = False) -> Dict[str, object]:
     """Write the generalist training folder; returns its manifest (also ``manifest.json``).
 
     Args:
@@ -122,6 +135,7 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
         contact_radius: half-width of the contact bands drawn on EMPS and synthetic images
             (see :func:`contact_target`); by default the TiO2 folder's, else 1. Must equal the TiO2
             folder's, so that one class means one thing.
+        bright_particles: store EMPS images with dark particles inverted (see the module).
     """
     from tqdm import tqdm
 
@@ -151,13 +165,18 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
         if emps_root is not None:
             ids = emps_ids(emps_root)
             split = split_by_image(ids, val_fraction, 0.0, seed)
+            inverted = []
             for image_id in tqdm(ids, desc="EMPS", unit="image", disable=not progress):
                 grey, instances = read_emps_sample(emps_root, image_id)
+                if bright_particles and particles_are_darker(grey, instances):
+                    grey = 255 - grey
+                    inverted.append(image_id)
                 part = "val" if image_id in set(split["val"]) else "train"
                 lists[part].append(write_sample(staging, f"emps/{image_id}", grey,
                                                 contact_target(instances, contact_radius)))
             sources["emps"] = {"folder": os.path.abspath(emps_root), "val_ids": split["val"],
-                               "images": {k: len(v) for k, v in split.items()}}
+                               "images": {k: len(v) for k, v in split.items()},
+                               "stored_inverted": inverted}
         if synthetic:
             rng = np.random.default_rng(seed)
             n_val = int(round(synthetic * val_fraction))
@@ -170,7 +189,8 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
         write_lists(staging, lists)
         manifest = {"sources": sources, "counts": {k: len(v) for k, v in lists.items()},
                     "classes": {**{str(k): v for k, v in CONTACT_CLASSES.items()}, "255": "ignore"},
-                    "options": {"val_fraction": val_fraction, "seed": seed, "synthetic": synthetic},
+                    "options": {"val_fraction": val_fraction, "seed": seed, "synthetic": synthetic,
+                                "bright_particles": bright_particles},
                     "target": "contact", "contact_radius": contact_radius}
         write_json(os.path.join(staging, "manifest.json"), manifest)
     return manifest
