@@ -313,3 +313,30 @@ def test_dark_particles_are_detected_and_inverted_for_a_bright_only_model():
         ious[name] = (predicted & (mask > 0)).sum() / (predicted | (mask > 0)).sum()
         assert ("inverted" in segmentation.contrast) == (name == "dark")
     assert ious["bright"] > 0.6 and abs(ious["dark"] - ious["bright"]) < 0.01
+
+
+def _discs(diameter: int, count_per_side: int = 4, size: int = 256) -> np.ndarray:
+    grey = np.full((size, size), 40, np.uint8)
+    yy, xx = np.mgrid[:size, :size]
+    step = size // count_per_side
+    for row in range(count_per_side):
+        for col in range(count_per_side):
+            cy, cx = step // 2 + row * step, step // 2 + col * step
+            grey[(yy - cy) ** 2 + (xx - cx) ** 2 <= (diameter / 2) ** 2] = 200
+    return grey
+
+
+def test_scale_is_estimated_from_a_first_pass_unless_that_pass_is_unreliable():
+    """Discs of 12 px for a model that knows 24 px: enlarged by about 2 and said so. A frame the
+    first pass paints as particle almost everywhere: left native, and the reason is given."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.scale import scaled_probabilities
+    model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, particle_diameter_px=24.0))
+    _, at_scale, choice = scaled_probabilities(_discs(12), None, model)
+    assert 1.8 < choice.factor < 2.2 and "estimated from a first pass" in choice.describe()
+    assert at_scale is not None and at_scale.shape[1] > 256 * 1.8
+    bright = np.full((256, 256), 200, np.uint8)
+    bright[::16, :] = 40  # thin dark lines: 'particles' cover 94 % of the frame
+    _, at_scale, choice = scaled_probabilities(bright, None, model)
+    assert choice.factor == 1.0 and at_scale is None
+    assert choice.describe().startswith("native (not estimated: first pass unreliable (particles over")

@@ -9,7 +9,10 @@ probabilities and particle labels are mapped back to the image's own grid
 * the image's pixel size is known and the model's is too: factor = image / model pixel size;
 * otherwise, when the model records its training particles' median diameter, a first pass at
   the native scale measures the image's particles and the factor brings their median to the
-  model's (not applied within 0.77x-1.3x, where the model works as it is);
+  model's (not applied within 0.77x-1.3x, where the model works as it is; not applied either when
+  that first pass is one the warnings of :mod:`paddleseg_hru2net.analysis.confidence` would
+  distrust - particles over most of the image or unsure over them - since sizes measured on it
+  mean nothing and an enlargement by up to 4x would cost up to 16x the time);
 * otherwise, or when asked (``--native-scale``), the native scale.
 
 The summary says which (``scale`` column).
@@ -23,10 +26,12 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from paddleseg_hru2net.analysis.confidence import DENSE_FRACTION, LOW_CONFIDENCE
 from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
 
 __all__ = ["ScaleChoice", "median_particle_diameter", "resample", "probabilities_at",
-           "scaled_probabilities", "labels_to_grid", "MIN_FACTOR", "MAX_FACTOR"]
+           "scaled_probabilities", "labels_to_grid", "first_pass_doubt", "MIN_FACTOR",
+           "MAX_FACTOR"]
 
 MIN_FACTOR, MAX_FACTOR = 0.25, 4.0
 #: Factors this close to 1 are not worth a resampling (the model is trained with 0.75-1.33 jitter).
@@ -42,7 +47,9 @@ class ScaleChoice:
     source: str
 
     def describe(self) -> str:
-        return "native" if self.factor == 1.0 else f"x{self.factor:.3g} ({self.source})"
+        if self.factor != 1.0:
+            return f"x{self.factor:.3g} ({self.source})"
+        return "native" if self.source == "native" else f"native ({self.source})"
 
 
 def median_particle_diameter(particle: np.ndarray, threshold: float = 0.5,
@@ -105,6 +112,19 @@ def labels_to_grid(scaled_labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return relabel_sequential(labels)[0]
 
 
+def first_pass_doubt(particle: np.ndarray) -> Optional[str]:
+    """Why a native-scale first pass is no ground to estimate the particle size on, or None."""
+    mask = particle > 0.5
+    if not mask.any():
+        return None
+    if mask.mean() > DENSE_FRACTION:
+        return f"particles over {100 * mask.mean():.0f} % of it"
+    confidence = float(particle[mask].mean())
+    if confidence < LOW_CONFIDENCE:
+        return f"mean probability {confidence:.2f} over its particles"
+    return None
+
+
 def _clamped(factor: float) -> float:
     return float(min(max(factor, MIN_FACTOR), MAX_FACTOR))
 
@@ -128,7 +148,11 @@ def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segme
     first = segmenter.probabilities(grey)
     if not feed.particle_diameter_px:
         return first, None, ScaleChoice(1.0, "native")
-    diameter = median_particle_diameter(particle_probability_of(first))
+    particle = particle_probability_of(first)
+    doubt = first_pass_doubt(particle)
+    if doubt is not None:
+        return first, None, ScaleChoice(1.0, f"not estimated: first pass unreliable ({doubt})")
+    diameter = median_particle_diameter(particle)
     if diameter is None:
         return first, None, ScaleChoice(1.0, "no particles found at the native scale")
     factor = _clamped(feed.particle_diameter_px / diameter)
