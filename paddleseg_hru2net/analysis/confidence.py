@@ -2,16 +2,31 @@
 as a good one, so the summary and the console say when it should not be trusted."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["out_of_depth_warnings", "LOW_CONFIDENCE", "DENSE_FRACTION"]
+__all__ = ["out_of_depth_warnings", "distrusted_coverage_and_confidence", "LOW_CONFIDENCE",
+           "DENSE_FRACTION"]
 
 #: Mean particle probability over the particle mask below which the model is unsure.
 LOW_CONFIDENCE = 0.8
 #: Particle share of the image above which contrast is probably inverted (or it is not particles).
 DENSE_FRACTION = 0.6
+
+
+def distrusted_coverage_and_confidence(particle: np.ndarray
+                                       ) -> Tuple[Optional[float], Optional[float]]:
+    """``(particle share of the image, mean probability over the particles)`` of a particle
+    probability map, each given only where it is a reason for distrust (share above
+    :data:`DENSE_FRACTION`, probability below :data:`LOW_CONFIDENCE`), else None."""
+    mask = particle > 0.5
+    if not mask.any():
+        return None, None
+    fraction = float(mask.mean())
+    confidence = float(particle[mask].mean())
+    return (fraction if fraction > DENSE_FRACTION else None,
+            confidence if confidence < LOW_CONFIDENCE else None)
 
 
 def out_of_depth_warnings(particle: np.ndarray, diameters_px: List[float], window: tuple,
@@ -28,14 +43,12 @@ def out_of_depth_warnings(particle: np.ndarray, diameters_px: List[float], windo
         polarity: the model's ``Feed.polarity``.
     """
     warnings: List[str] = []
-    mask = particle > 0.5
-    if not mask.any():
+    if not (particle > 0.5).any():
         return ["no particles found"]
-    confidence = float(particle[mask].mean())
-    if confidence < LOW_CONFIDENCE:
+    fraction, confidence = distrusted_coverage_and_confidence(particle)
+    if confidence is not None:
         warnings.append(f"low confidence over the particles (mean probability {confidence:.2f})")
-    fraction = float(mask.mean())
-    if fraction > DENSE_FRACTION:
+    if fraction is not None:
         hint = " - inverted contrast? try a model trained for both polarities" if polarity == "bright" else ""
         warnings.append(f"particles cover {100 * fraction:.0f} % of the image{hint}")
     if diameters_px:

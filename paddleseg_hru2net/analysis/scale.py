@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from paddleseg_hru2net.analysis.confidence import DENSE_FRACTION, LOW_CONFIDENCE
+from paddleseg_hru2net.analysis.confidence import distrusted_coverage_and_confidence
 from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
 
 __all__ = ["ScaleChoice", "median_particle_diameter", "resample", "probabilities_at",
@@ -114,13 +114,10 @@ def labels_to_grid(scaled_labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def first_pass_doubt(particle: np.ndarray) -> Optional[str]:
     """Why a native-scale first pass is no ground to estimate the particle size on, or None."""
-    mask = particle > 0.5
-    if not mask.any():
-        return None
-    if mask.mean() > DENSE_FRACTION:
-        return f"particles over {100 * mask.mean():.0f} % of it"
-    confidence = float(particle[mask].mean())
-    if confidence < LOW_CONFIDENCE:
+    fraction, confidence = distrusted_coverage_and_confidence(particle)
+    if fraction is not None:
+        return f"particles over {100 * fraction:.0f} % of it"
+    if confidence is not None:
         return f"mean probability {confidence:.2f} over its particles"
     return None
 

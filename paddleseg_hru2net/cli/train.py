@@ -100,7 +100,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if val_dataset is not None and len(val_dataset) == 0:
         raise UserError(f"{args.config}: --do_eval, but the validation set is empty; add images to "
                         f"its list or train without --do_eval")
-    model_options = config.dic.get("model", {})
+    model_options = config.model_cfg
     frozen_statistics = bool(model_options.get("frozen_norm_statistics", False))
     if frozen_statistics and not model_options.get("pretrained") and args.resume_model is None:
         raise UserError(f"{args.config}: model.frozen_norm_statistics keeps the batch norm statistics "

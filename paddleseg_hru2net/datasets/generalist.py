@@ -165,13 +165,14 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
         if emps_root is not None:
             ids = emps_ids(emps_root)
             split = split_by_image(ids, val_fraction, 0.0, seed)
+            val_ids = set(split["val"])
             inverted = []
             for image_id in tqdm(ids, desc="EMPS", unit="image", disable=not progress):
                 grey, instances = read_emps_sample(emps_root, image_id)
                 if bright_particles and particles_are_darker(grey, instances):
                     grey = 255 - grey
                     inverted.append(image_id)
-                part = "val" if image_id in set(split["val"]) else "train"
+                part = "val" if image_id in val_ids else "train"
                 lists[part].append(write_sample(staging, f"emps/{image_id}", grey,
                                                 contact_target(instances, contact_radius)))
             sources["emps"] = {"folder": os.path.abspath(emps_root), "val_ids": split["val"],

@@ -234,15 +234,12 @@ def stage_input_channels(plan: Dict[str, StageSpec], in_channels: int) -> Dict[s
     return inputs
 
 
-def freeze_norm_statistics(model: nn.Layer) -> int:
+def freeze_norm_statistics(model: nn.Layer) -> None:
     """Make every batch norm layer of ``model`` use (and keep) its running statistics in training
-    mode as well; returns how many layers were changed."""
-    frozen = 0
+    mode as well."""
     for layer in model.sublayers(include_self=True):
         if isinstance(layer, nn.layer.norm._BatchNormBase):
             layer._use_global_stats = True
-            frozen += 1
-    return frozen
 
 
 class NestedUNet(nn.Layer):
