@@ -224,7 +224,10 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
     for noise in ("Removing initializer", "[W:onnxruntime", "Paddle2ONNX", "Traceback"):
         assert noise not in result.stdout + result.stderr
     run = json.loads((tmp_path / "out" / "run.json").read_text())
-    assert run["window"] == [512, 512]  # the default instance-aware model slides large windows
+    # the default instance-aware model slides large windows; the summary names it
+    assert run["models"]["hru2netp_contact_tio2"]["window"] == [512, 512]
+    with open(tmp_path / "out" / "summary.csv") as handle:
+        assert next(csv.DictReader(handle))["model"] == "hru2netp_contact_tio2"
     again = run_tool("-X", "importtime", "-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images),
                      "--out", str(tmp_path / "out2"), "--pixel-size", "7.34")
     assert "exporting" not in again.stderr and "quantising" not in again.stderr  # cached
@@ -328,7 +331,8 @@ def _discs(diameter: int, count_per_side: int = 4, size: int = 256) -> np.ndarra
 
 def test_scale_is_estimated_from_a_first_pass_unless_that_pass_is_unreliable():
     """Discs of 12 px for a model that knows 24 px: enlarged by about 2 and said so. A frame the
-    first pass paints as particle almost everywhere: left native, and the reason is given."""
+    first pass paints as particle almost everywhere: its size is estimated from the grey values
+    instead, and the reason is given."""
     from dataclasses import replace as replaced
     from paddleseg_hru2net.analysis.scale import scaled_probabilities
     model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, particle_diameter_px=24.0))
@@ -337,6 +341,60 @@ def test_scale_is_estimated_from_a_first_pass_unless_that_pass_is_unreliable():
     assert at_scale is not None and at_scale.shape[1] > 256 * 1.8
     bright = np.full((256, 256), 200, np.uint8)
     bright[::16, :] = 40  # thin dark lines: 'particles' cover 94 % of the frame
-    _, at_scale, choice = scaled_probabilities(bright, None, model)
-    assert choice.factor == 1.0 and at_scale is None
-    assert choice.describe().startswith("native (not estimated: first pass unreliable (particles over")
+    _, _, choice = scaled_probabilities(bright, None, model)
+    assert choice.describe().startswith("x") and "estimated from the grey values (first pass " \
+        "unreliable: particles over" in choice.describe()
+
+
+def _random_discs(diameter: int, size: int = 384, seed: int = 0) -> np.ndarray:
+    """Bright discs over about 30 % of a noisy dark frame (overlaps allowed)."""
+    rng = np.random.default_rng(seed)
+    grey = np.full((size, size), 50.0)
+    yy, xx = np.mgrid[:size, :size]
+    for _ in range(int(0.3 * size * size / (np.pi * diameter ** 2 / 4))):
+        cy, cx = rng.uniform(0, size, 2)
+        grey[(yy - cy) ** 2 + (xx - cx) ** 2 <= (diameter / 2) ** 2] = 200
+    return np.clip(grey + rng.normal(0, 10, grey.shape), 0, 255).astype(np.uint8)
+
+
+def test_particle_size_from_grey_values_follows_the_disc_size():
+    """The autocorrelation length of random discs is about 0.6-0.7 of their diameter, and the
+    fitted estimate grows with it (a flat image has none of either)."""
+    from paddleseg_hru2net.analysis.particle_size import (autocorrelation_length,
+                                                          diameter_from_autocorrelation, fit_power_law)
+    lengths = {d: autocorrelation_length(_random_discs(d)) for d in (12, 48, 96)}
+    assert all(0.5 * d <= lengths[d] <= 0.8 * d for d in lengths), lengths
+    estimates = [diameter_from_autocorrelation(_random_discs(d)) for d in (12, 48, 96)]
+    assert estimates[0] < estimates[1] < estimates[2] and estimates[2] > 3 * estimates[0]
+    assert autocorrelation_length(np.full((64, 64), 90, np.uint8)) == 32.0
+    intercept, slope = fit_power_law([2.0, 4.0, 8.0], [6.0, 12.0, 24.0])
+    assert abs(slope - 1.0) < 1e-9 and abs(np.exp(intercept) - 3.0) < 1e-9
+
+
+def test_auto_choice_keeps_the_specialist_where_it_is_sure_and_falls_back_elsewhere():
+    """The specialist (a threshold at grey 102) is sure of bright discs on a dark substrate and
+    keeps them; faint discs (grey 106 on 95) leave it unsure, so the generalist (a steeper
+    threshold) segments them, and the summary says which model ran and why."""
+    from paddleseg_hru2net.analysis.model_choice import AnalysisModel, segment_with_fallback
+    from paddleseg_hru2net.analysis.workflow import SEMImage, Splitting, analyze_segmentation, summary_row
+
+    def steep_runner(batch: np.ndarray) -> np.ndarray:
+        return threshold_runner(batch) * 20.0
+
+    specialist = AnalysisModel(THRESHOLD_MODEL, Splitting(), "specialist")
+    generalist = AnalysisModel(Segmenter(steep_runner, THRESHOLD_MODEL.feed, "test", ModelSource(name="steep")),
+                               Splitting(core_threshold=0.9), "generalist")
+    clear = SEMImage("clear.png", _discs(12), 0, None, "none (pixels)")
+    faint_grey = np.where(_discs(12) > 100, 106, 95).astype(np.uint8)
+    faint = SEMImage("faint.png", faint_grey, 0, None, "none (pixels)")
+
+    kept = segment_with_fallback(clear, specialist, generalist)
+    assert kept.model == "specialist" and kept.chosen_because == ""
+    assert analyze_segmentation(clear, kept).warnings == []
+
+    fallen_back = segment_with_fallback(faint, specialist, generalist)
+    assert fallen_back.model == "generalist" and fallen_back.splitting == generalist.splitting
+    assert "specialist was out of its depth: low confidence" in fallen_back.chosen_because
+    result = analyze_segmentation(faint, fallen_back)
+    assert len(result.particles) == 16 and result.warnings == []
+    assert summary_row(result)["model"].startswith("generalist (specialist was out of its depth")

@@ -9,10 +9,11 @@ probabilities and particle labels are mapped back to the image's own grid
 * the image's pixel size is known and the model's is too: factor = image / model pixel size;
 * otherwise, when the model records its training particles' median diameter, a first pass at
   the native scale measures the image's particles and the factor brings their median to the
-  model's (not applied within 0.77x-1.3x, where the model works as it is; not applied either when
-  that first pass is one the warnings of :mod:`paddleseg_hru2net.analysis.confidence` would
-  distrust - particles over most of the image or unsure over them - since sizes measured on it
-  mean nothing and an enlargement by up to 4x would cost up to 16x the time);
+  model's (not applied within 0.77x-1.3x, where the model works as it is). Where that first pass
+  is one the warnings of :mod:`paddleseg_hru2net.analysis.confidence` would distrust (particles
+  over most of the image or unsure over them: sizes measured on it mean nothing), the particle
+  size is estimated from the image's grey values instead
+  (:mod:`paddleseg_hru2net.analysis.particle_size`);
 * otherwise, or when asked (``--native-scale``), the native scale.
 
 The summary says which (``scale`` column).
@@ -27,6 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from paddleseg_hru2net.analysis.confidence import distrusted_coverage_and_confidence
+from paddleseg_hru2net.analysis.particle_size import diameter_from_autocorrelation
 from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
 
 __all__ = ["ScaleChoice", "median_particle_diameter", "resample", "probabilities_at",
@@ -148,13 +150,16 @@ def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segme
     particle = particle_probability_of(first)
     doubt = first_pass_doubt(particle)
     if doubt is not None:
-        return first, None, ScaleChoice(1.0, f"not estimated: first pass unreliable ({doubt})")
-    diameter = median_particle_diameter(particle)
+        diameter = diameter_from_autocorrelation(grey)
+        how = f"estimated from the grey values (first pass unreliable: {doubt})"
+    else:
+        diameter = median_particle_diameter(particle)
+        how = "estimated from a first pass"
     if diameter is None:
         return first, None, ScaleChoice(1.0, "no particles found at the native scale")
     factor = _clamped(feed.particle_diameter_px / diameter)
     if NEUTRAL[0] <= factor <= NEUTRAL[1]:
-        return first, None, ScaleChoice(1.0, "estimated: particle size matches the model's")
+        return first, None, ScaleChoice(1.0, f"{how}: particle size matches the model's")
     return (*probabilities_at(segmenter, grey, factor), ScaleChoice(
-        round(factor, 4), f"estimated from a first pass: median diameter {diameter:.1f} px, "
-                          f"model {feed.particle_diameter_px:.1f} px"))
+        round(factor, 4), f"{how}: median diameter {diameter:.1f} px, model "
+                          f"{feed.particle_diameter_px:.1f} px"))

@@ -118,13 +118,14 @@ def manual_particles(image: SEMImage, manual_mask: np.ndarray) -> ImageResult:
 
 def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
                         prediction: Union[np.ndarray, Segmentation],
-                        splitting: Splitting = Splitting(),
+                        splitting: Optional[Splitting] = None,
                         truth: Optional[ImageResult] = None) -> ImageComparison:
-    """Particles of the model (split by ``splitting``) next to the manual ones (``truth``,
-    computed from ``manual_mask`` if not given). ``prediction`` is a :class:`Segmentation`, as
-    ``hru2net analyze`` makes it, or probabilities / a mask on the image's grid."""
+    """Particles of the model (split by ``splitting``, else by the settings the segmentation
+    carries, else by the defaults) next to the manual ones (``truth``, computed from
+    ``manual_mask`` if not given). ``prediction`` is a :class:`Segmentation`, as ``hru2net
+    analyze`` makes it, or probabilities / a mask on the image's grid."""
     model = (analyze_segmentation(image, prediction, splitting) if isinstance(prediction, Segmentation)
-             else analyze_image(image, prediction, splitting))
+             else analyze_image(image, prediction, splitting or Splitting()))
     if manual_mask.shape != model.mask.shape:
         raise ValueError(f"{image.path}: manual mask {manual_mask.shape} and prediction "
                          f"{model.mask.shape} differ in shape")

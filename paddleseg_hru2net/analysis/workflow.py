@@ -110,6 +110,7 @@ class ImageResult:
     scale: str = "native"
     contrast: str = "as recorded"
     warnings: List[str] = field(default_factory=list)
+    model: str = ""
 
     @property
     def unit(self) -> str:
@@ -176,13 +177,21 @@ def _measured(image: SEMImage, mask: np.ndarray, labels: np.ndarray) -> ImageRes
 @dataclass
 class Segmentation:
     """A model's class probabilities of an image (on its own grid) and how they were made;
-    ``at_model_scale`` holds them at the scale the image was segmented at, if it was resampled."""
+    ``at_model_scale`` holds them at the scale the image was segmented at, if it was resampled;
+    ``splitting``, where set, are the settings chosen for the model that made them; ``model``
+    names that model for the summary, and ``chosen_because`` says why it was chosen, if it was."""
 
     probabilities: np.ndarray
     scale: object  # analysis.scale.ScaleChoice
     feed: object  # inference.feed.Feed
     at_model_scale: Optional[np.ndarray] = None
     contrast: str = "as recorded"
+    splitting: Optional[Splitting] = None
+    model: str = ""
+    chosen_because: str = ""
+
+    def describe_model(self) -> str:
+        return f"{self.model} ({self.chosen_because})" if self.chosen_because else self.model
 
 
 def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True) -> Segmentation:
@@ -200,13 +209,16 @@ def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True) ->
 
 
 def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
-                         splitting: Splitting = Splitting()) -> ImageResult:
+                         splitting: Optional[Splitting] = None) -> ImageResult:
     """:func:`analyze_image`, plus the scale used and warnings where the model may be out of
     its depth (:mod:`paddleseg_hru2net.analysis.confidence`). Touching particles are split on
     the finer grid: an image enlarged for the model is split at the model's scale and its labels
     mapped back (:func:`~paddleseg_hru2net.analysis.scale.labels_to_grid`); an image shrunk for
-    it is split on its own grid (measured on the val images: closer to the native-scale sizes)."""
+    it is split on its own grid (measured on the val images: closer to the native-scale sizes).
+    The splitting settings are ``splitting`` if given, else the segmentation's own, else the
+    defaults of :class:`Splitting`."""
     from paddleseg_hru2net.analysis.confidence import out_of_depth_warnings
+    splitting = splitting or segmentation.splitting or Splitting()
     if segmentation.at_model_scale is None or segmentation.scale.factor <= 1.0:
         result = analyze_image(image, segmentation.probabilities, splitting)
     else:
@@ -218,6 +230,7 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     feed = segmentation.feed
     result.scale = segmentation.scale.describe()
     result.contrast = segmentation.contrast
+    result.model = segmentation.describe_model()
     result.warnings = out_of_depth_warnings(particle_maps(segmentation.probabilities)[0], diameters,
                                             feed.window, segmentation.scale.factor,
                                             feed.particle_diameter_px, feed.polarity)
@@ -281,6 +294,7 @@ def summary_row(result: ImageResult) -> dict:
         "data_bar_rows": result.image.data_bar_rows,
         "scale": result.scale,
         "contrast": result.contrast,
+        "model": result.model,
         "notes": "; ".join(result.image.notes),
         "warnings": "; ".join(result.warnings),
     })
@@ -342,13 +356,14 @@ def list_sem_images(path: str) -> List[str]:
 
 def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage], np.ndarray],
                    pixel_size_nm: Optional[float] = None, data_bar_rows: Optional[int] = None,
-                   splitting: Splitting = Splitting(), progress: bool = True, resume: bool = False,
-                   settings: Optional[dict] = None) -> Dict[str, object]:
+                   splitting: Optional[Splitting] = None, progress: bool = True,
+                   resume: bool = False, settings: Optional[dict] = None) -> Dict[str, object]:
     """Analyse one image or every image of a folder into ``out_dir`` (checked beforehand by
     :func:`prepare_output_folder`); returns records, summary rows and failures.
 
     ``probabilities_of`` maps an :class:`SEMImage` to its class probabilities (or a particle
-    probability map, or a 0/1 mask). An image that cannot be read, analysed or written is
+    probability map, or a 0/1 mask) or a :class:`Segmentation`, which may carry the splitting
+    settings of its model; ``splitting``, if given, is used for every image. An image that cannot be read, analysed or written is
     reported in ``failures`` (and ``failures.csv``) and skipped; the others go on. Ctrl-C stops
     after the current image's files are either complete or absent; the summary of the images
     done is written and ``interrupted`` is set: the same call with ``resume`` finishes the rest.
@@ -357,8 +372,9 @@ def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage
 
     images = list_sem_images(path)
     stems = output_stems(images)
-    settings = dict(settings or {}, splitting=splitting.as_dict(), pixel_size_nm=pixel_size_nm,
-                    data_bar_rows=data_bar_rows)
+    settings = dict(settings or {}, pixel_size_nm=pixel_size_nm, data_bar_rows=data_bar_rows)
+    if splitting is not None:
+        settings["splitting"] = splitting.as_dict()
     if resume:
         check_same_settings(out_dir, settings)
     write_json(os.path.join(out_dir, "run.json"), settings)
@@ -384,7 +400,7 @@ def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage
                 if isinstance(segmented, Segmentation):
                     result = analyze_segmentation(image, segmented, splitting)
                 else:
-                    result = analyze_image(image, segmented, splitting)
+                    result = analyze_image(image, segmented, splitting or Splitting())
                 write_image_results(result, out_dir, stem)
                 record = image_record(result)
                 write_json(os.path.join(out_dir, f"{stem}_summary.json"), record)

@@ -28,7 +28,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="how to run the model (default: the fastest installed; installed "
                              f"here, fastest first: {', '.join(installed_backends()) or 'none'})")
     parser.add_argument("--model", default=None,
-                        help="a shipped model by name (default: the shipped HRU2-Net†)")
+                        help="a shipped model by name, or 'auto': the TiO2 specialist where it is at "
+                             "home, the generalist elsewhere, per image (the default when both ship)")
     parser.add_argument("--config", default=None, help="model config, with --model_path")
     parser.add_argument("--model_path", default=None, help="trained weights (.pdparams)")
     parser.add_argument("--deploy_dir", default=None, help="an exported model (hru2net-export --output_op none)")
@@ -77,6 +78,40 @@ def _splitting(args: argparse.Namespace, source):
         raise UserError(str(error)) from error
 
 
+def analysis_models(args: argparse.Namespace) -> list:
+    """The models the analysis runs, as :class:`~paddleseg_hru2net.analysis.model_choice.AnalysisModel`:
+    one, or for ``--model auto`` (the default when no model is named and both ship) the specialist
+    and the generalist. Splitting options given on the command line apply to each."""
+    from paddleseg_hru2net.analysis.model_choice import AnalysisModel
+    from paddleseg_hru2net.inference import load_segmenter, resolve_source
+    from paddleseg_hru2net.inference.source import (AUTO_MODEL, DEFAULT_MODEL, GENERALIST_MODEL,
+                                                    auto_choice_available)
+    deploy_dir = getattr(args, "deploy_dir", None)
+    named = args.model is not None or args.model_path is not None or deploy_dir is not None
+    if args.model == AUTO_MODEL or (not named and auto_choice_available()):
+        if args.config is not None:
+            raise UserError("--model auto runs the shipped models with their own configs; drop --config")
+        names = [DEFAULT_MODEL, GENERALIST_MODEL]
+        sources = [resolve_source(model=name, announce=False) for name in names]
+        print(f"using the shipped models {names[0]} and, where it is out of its depth, {names[1]}",
+              file=sys.stderr)
+    else:
+        sources = [resolve_source(args.config, args.model_path, exported=deploy_dir,
+                                  model=args.model)]
+    return [AnalysisModel(load_segmenter(source, args.backend, args.window), _splitting(args, source),
+                          source.name or source.describe())
+            for source in sources]
+
+
+def segmentation_function(models: list, native_scale: bool):
+    """What segments one image: the single model, or the specialist with the generalist to fall
+    back on (:func:`~paddleseg_hru2net.analysis.model_choice.segment_with_fallback`)."""
+    from paddleseg_hru2net.analysis.model_choice import segment_with_fallback
+    if len(models) == 1:
+        return lambda image: models[0].segment(image, not native_scale)
+    return lambda image: segment_with_fallback(image, *models, resample_to_model=not native_scale)
+
+
 def _report(outcome: dict, out_dir: str) -> int:
     for row in outcome["summary"]:
         unit = "nm" if row["median_equivalent_diameter_nm"] != "" else "px"
@@ -101,20 +136,16 @@ def _report(outcome: dict, out_dir: str) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     _check_numbers(args)
-    from paddleseg_hru2net.analysis.workflow import (analyze_folder, list_sem_images,
-                                                     prepare_output_folder, segment_image)
-    from paddleseg_hru2net.inference import load_segmenter, resolve_source
+    from paddleseg_hru2net.analysis.workflow import analyze_folder, list_sem_images, prepare_output_folder
 
     list_sem_images(args.input)
     prepare_output_folder(args.out, args.input, overwrite=args.overwrite, resume=args.resume)
-    source = resolve_source(args.config, args.model_path, exported=args.deploy_dir, model=args.model)
-    splitting = _splitting(args, source)
-    segmenter = load_segmenter(source, args.backend, args.window)
-    settings = {"model": source.describe(), "window": list(segmenter.feed.window)}
-    outcome = analyze_folder(args.input, args.out,
-                             lambda image: segment_image(image, segmenter, not args.native_scale),
-                             args.pixel_size, args.data_bar_rows, splitting, resume=args.resume,
-                             settings=dict(settings, native_scale=args.native_scale))
+    models = analysis_models(args)
+    settings = {"model": " or ".join(m.name for m in models),
+                "models": {m.name: {"window": list(m.segmenter.feed.window),
+                                    "splitting": m.splitting.as_dict()} for m in models}}
+    outcome = analyze_folder(args.input, args.out, segmentation_function(models, args.native_scale),
+                             args.pixel_size, args.data_bar_rows, resume=args.resume, settings=dict(settings, native_scale=args.native_scale))
     return _report(outcome, args.out)
 
 

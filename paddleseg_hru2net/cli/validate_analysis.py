@@ -15,6 +15,7 @@ import argparse
 import itertools
 import json
 import sys
+from collections import Counter
 from typing import List, Optional
 
 from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main
@@ -28,7 +29,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="the EMPS folder instead (with --manifest of hru2net-prepare-generalist: its val images)")
     parser.add_argument("--manifest", required=True, help="manifest.json of a prepared split")
     parser.add_argument("--split", default="test", help="val or test (a split of the manifest)")
-    parser.add_argument("--model", default=None, help="a shipped model by name")
+    parser.add_argument("--model", default=None,
+                        help="a shipped model by name, or 'auto' (as hru2net analyze; its default "
+                             "when both the specialist and the generalist ship)")
     parser.add_argument("--config", default=None)
     parser.add_argument("--model_path", default=None)
     parser.add_argument("--backend", default=None, choices=backend_names())
@@ -103,20 +106,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     from tqdm import tqdm
 
     from paddleseg_hru2net.analysis.validation import comparison_table, compare_with_manual, score_splittings, summarise
-    from paddleseg_hru2net.analysis.workflow import Splitting, segment_image, splitting_for
-    from paddleseg_hru2net.cli.analyze import _splitting
+    from paddleseg_hru2net.analysis.workflow import Splitting
+    from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
     from paddleseg_hru2net.files import write_json
-    from paddleseg_hru2net.inference import load_segmenter, resolve_source
 
-    source = resolve_source(args.config, args.model_path, model=args.model)
-    segmenter = load_segmenter(source, args.backend, args.window)
+    models = analysis_models(args)
+    if args.tune and len(models) > 1:
+        raise UserError("--tune chooses the splitting settings of one model: name it with --model")
+    segment = segmentation_function(models, args.native_scale)
     samples = []
     for image, manual in tqdm(list(_manual_samples(args)), desc="segmenting"):
         image, manual = transformed(image, manual, args.rescale, args.invert)
-        segmentation = segment_image(image, segmenter, not args.native_scale)
-        samples.append((image, manual, segmentation))
+        samples.append((image, manual, segment(image)))
     if args.tune:
-        base = splitting_for(source).as_dict()
+        base = models[0].splitting.as_dict()
         grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h,
                              "min_core_area": a})
                 for t, c, h, a in itertools.product(*TUNING_GRID.values()) if t <= c]
@@ -129,23 +132,30 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f"{total['median_ratio']:.3f} | {total['particle_iou']:.3f} | {total['f1']:.3f} |")
         print("best: " + json.dumps(scored[0][0].as_dict()))
         return 0
-    splitting = _splitting(args, source)
-    rows = [compare_with_manual(image, manual, segmentation, splitting)
+    rows = [compare_with_manual(image, manual, segmentation, None)
             for image, manual, segmentation in samples]
     total = summarise(rows)
-    print(f"model: {source.describe()}, backend {segmenter.backend}, window {list(segmenter.feed.window)}, "
-          f"split {args.split}, splitting {splitting.as_dict()}")
+    for model in models:
+        print(f"model: {model.name}, backend {model.segmenter.backend}, window "
+              f"{list(model.segmenter.feed.window)}, split {args.split}, splitting {model.splitting.as_dict()}")
+    if len(models) > 1:
+        used = Counter(segmentation.model for _, _, segmentation in samples)
+        print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))
     print("\n".join(comparison_table(rows)))
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in total.items()}))
     if args.save_json:
-        write_json(args.save_json, {"total": total, "splitting": splitting.as_dict(),
-                                    "window": list(segmenter.feed.window), "split": args.split,
+        write_json(args.save_json, {"total": total, "split": args.split,
+                                    "models": {m.name: {"splitting": m.splitting.as_dict(),
+                                                        "window": list(m.segmenter.feed.window)}
+                                               for m in models},
                                     "per_image": {r.image: {"count_manual": r.count_manual,
                                                             "count_model": r.count_model,
                                                             "median_manual": r.median_diameter_manual,
                                                             "median_model": r.median_diameter_model,
                                                             "particle_iou": r.particle_iou,
-                                                            "f1": r.match.f1} for r in rows}})
+                                                            "f1": r.match.f1,
+                                                            "model": sample[2].describe_model()}
+                                                  for r, sample in zip(rows, samples)}})
     return 0
 
 

@@ -12,14 +12,20 @@ from typing import List, Optional
 
 from paddleseg_hru2net.errors import InputError
 
-__all__ = ["ModelSource", "WEIGHTS_DIR", "DEFAULT_MODEL", "PAPER_MODEL", "shipped_names",
-           "shipped_source", "resolve_source"]
+__all__ = ["ModelSource", "WEIGHTS_DIR", "DEFAULT_MODEL", "PAPER_MODEL", "GENERALIST_MODEL",
+           "AUTO_MODEL", "shipped_names", "shipped_source", "resolve_source", "auto_choice_available"]
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "weights")
 #: The two-class HRU2-Net† of the paper, trained on TiO2 at 160 px crops.
 PAPER_MODEL = "hru2netp_tio2"
 #: What the commands use when no model is named: the instance-aware HRU2-Net† for TiO2 SEM.
 DEFAULT_MODEL = "hru2netp_contact_tio2"
+#: The instance-aware HRU2-Net† trained on TiO2 SEM, EMPS (SEM and TEM of many materials) and
+#: synthetic images: for images unlike the specialist's.
+GENERALIST_MODEL = "hru2netp_contact_generalist"
+#: Not a model: the specialist where it is at home, else the generalist, per image
+#: (:mod:`paddleseg_hru2net.analysis.model_choice`); ``hru2net analyze``'s default when both ship.
+AUTO_MODEL = "auto"
 _SHIPPED_FILES = {"config": "config.yml", "weights": "model.pdparams", "model_card": "MODEL_CARD.md"}
 
 
@@ -45,6 +51,11 @@ def shipped_names() -> List[str]:
         return []
     return sorted(n for n in os.listdir(WEIGHTS_DIR)
                   if all(os.path.isfile(os.path.join(WEIGHTS_DIR, n, f)) for f in _SHIPPED_FILES.values()))
+
+
+def auto_choice_available() -> bool:
+    """Whether both models of the automatic choice ship with this install."""
+    return {DEFAULT_MODEL, GENERALIST_MODEL} <= set(shipped_names())
 
 
 def shipped_source(name: str = DEFAULT_MODEL) -> ModelSource:

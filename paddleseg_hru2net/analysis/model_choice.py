@@ -1,0 +1,47 @@
+"""Which model segments an image when the user names none (``--model auto``).
+
+The TiO2 specialist is the best model on the images it knows (secondary-electron SEM of bright
+particles about 24 px across at its scale) and the generalist is the better one elsewhere. The
+choice is made per image, by the specialist itself: it segments the image first, and when its
+result draws none of the out-of-depth warnings of :mod:`paddleseg_hru2net.analysis.confidence`
+(particles over most of the image, low confidence over them, a size far from its training
+particles or close to its window) the image is at home and its result stands. Otherwise the
+generalist segments the image and its result is used. The summary's ``model`` column says which
+model made each table and why; ``hru2net-validate-analysis --model auto`` measures the rule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from paddleseg_hru2net.analysis.workflow import (SEMImage, Segmentation, Splitting,
+                                                 analyze_segmentation, segment_image)
+from paddleseg_hru2net.inference.segmenter import Segmenter
+
+__all__ = ["AnalysisModel", "segment_with_fallback"]
+
+
+@dataclass(frozen=True)
+class AnalysisModel:
+    """A model as the analysis uses it: ready to run, with the splitting settings chosen for it
+    on validation images, and the name the summary gives it."""
+
+    segmenter: Segmenter
+    splitting: Splitting
+    name: str
+
+    def segment(self, image: SEMImage, resample_to_model: bool = True, reason: str = "") -> Segmentation:
+        """The image segmented by this model, labelled with its name (and why it was used)."""
+        segmentation = segment_image(image, self.segmenter, resample_to_model)
+        return replace(segmentation, splitting=self.splitting, model=self.name, chosen_because=reason)
+
+
+def segment_with_fallback(image: SEMImage, specialist: AnalysisModel, generalist: AnalysisModel,
+                          resample_to_model: bool = True) -> Segmentation:
+    """The specialist's segmentation of ``image`` where it draws no out-of-depth warning, else the
+    generalist's, with the specialist's warnings given as the reason."""
+    first = specialist.segment(image, resample_to_model)
+    warnings = analyze_segmentation(image, first).warnings
+    if not warnings:
+        return first
+    return generalist.segment(image, resample_to_model,
+                              reason=f"{specialist.name} was out of its depth: {'; '.join(warnings)}")
