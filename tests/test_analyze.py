@@ -338,12 +338,14 @@ def test_scale_is_estimated_from_a_first_pass_unless_that_pass_is_unreliable():
     model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, particle_diameter_px=24.0))
     _, at_scale, choice = scaled_probabilities(_discs(12), None, model)
     assert 1.8 < choice.factor < 2.2 and "estimated from a first pass" in choice.describe()
+    assert not choice.split_at_model_scale
     assert at_scale is not None and at_scale.shape[1] > 256 * 1.8
     bright = np.full((256, 256), 200, np.uint8)
     bright[::16, :] = 40  # thin dark lines: 'particles' cover 94 % of the frame
     _, _, choice = scaled_probabilities(bright, None, model)
     assert choice.describe().startswith("x") and "estimated from the grey values (first pass " \
         "unreliable: particles over" in choice.describe()
+    assert choice.split_at_model_scale  # EMPS val: fewer large particles cut into pieces
 
 
 def _random_discs(diameter: int, size: int = 384, seed: int = 0) -> np.ndarray:

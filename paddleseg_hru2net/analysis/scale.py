@@ -43,10 +43,13 @@ _FOUR = ndimage.generate_binary_structure(2, 1)
 
 @dataclass(frozen=True)
 class ScaleChoice:
-    """The factor an image was resampled by before segmentation (``> 1`` enlarges) and why."""
+    """The factor an image was resampled by before segmentation (``> 1`` enlarges) and why;
+    ``split_at_model_scale``: split touching particles at the segmentation scale even when the
+    image was shrunk (else a shrunk image is split on its own, finer grid)."""
 
     factor: float
     source: str
+    split_at_model_scale: bool = False
 
     def describe(self) -> str:
         if self.factor != 1.0:
@@ -162,4 +165,4 @@ def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segme
         return first, None, ScaleChoice(1.0, f"{how}: particle size matches the model's")
     return (*probabilities_at(segmenter, grey, factor), ScaleChoice(
         round(factor, 4), f"{how}: median diameter {diameter:.1f} px, model "
-                          f"{feed.particle_diameter_px:.1f} px"))
+                          f"{feed.particle_diameter_px:.1f} px", split_at_model_scale=doubt is not None))

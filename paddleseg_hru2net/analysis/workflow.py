@@ -214,12 +214,14 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     its depth (:mod:`paddleseg_hru2net.analysis.confidence`). Touching particles are split on
     the finer grid: an image enlarged for the model is split at the model's scale and its labels
     mapped back (:func:`~paddleseg_hru2net.analysis.scale.labels_to_grid`); an image shrunk for
-    it is split on its own grid (measured on the val images: closer to the native-scale sizes).
+    it is split on its own grid (TiO2 val: closer to the native-scale sizes), unless its scale
+    was estimated from its grey values (EMPS val: fewer large particles cut into pieces).
     The splitting settings are ``splitting`` if given, else the segmentation's own, else the
     defaults of :class:`Splitting`."""
     from paddleseg_hru2net.analysis.confidence import out_of_depth_warnings
     splitting = splitting or segmentation.splitting or Splitting()
-    if segmentation.at_model_scale is None or segmentation.scale.factor <= 1.0:
+    scale = segmentation.scale
+    if segmentation.at_model_scale is None or (scale.factor <= 1.0 and not scale.split_at_model_scale):
         result = analyze_image(image, segmentation.probabilities, splitting)
     else:
         from paddleseg_hru2net.analysis.scale import labels_to_grid
