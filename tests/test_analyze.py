@@ -244,6 +244,7 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
     (["--pixel-size", "0"], "--pixel-size"),
     (["--pixel-size", "nan"], "--pixel-size"),
     (["--backend", "paddle", "--model", "nope"], "no shipped model named"),
+    (["--model", "auto"], "needs the shipped models"),  # no generalist ships yet
 ])
 def test_analyze_refuses_bad_settings_with_a_reason(tmp_path, options, fragment):
     from conftest import run_tool

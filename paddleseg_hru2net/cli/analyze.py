@@ -88,6 +88,9 @@ def analysis_models(args: argparse.Namespace) -> list:
                                                     auto_choice_available)
     deploy_dir = getattr(args, "deploy_dir", None)
     named = args.model is not None or args.model_path is not None or deploy_dir is not None
+    if args.model == AUTO_MODEL and not auto_choice_available():
+        raise UserError(f"--model {AUTO_MODEL} needs the shipped models {DEFAULT_MODEL} and "
+                        f"{GENERALIST_MODEL}; this install lacks the second: name a model instead")
     if args.model == AUTO_MODEL or (not named and auto_choice_available()):
         if args.config is not None:
             raise UserError("--model auto runs the shipped models with their own configs; drop --config")
