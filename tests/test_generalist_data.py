@@ -84,3 +84,22 @@ def test_bright_particles_stores_dark_particle_images_inverted(tmp_path):
         stored = read_grey(str(tmp_path / "out" / "images" / "emps" / f"{name}.png"))
         inside = touching_squares() > 0
         assert stored[inside].mean() > stored[~inside].mean() + 100
+
+
+def test_particle_diameter_resamples_each_emps_image_to_that_particle_size(tmp_path):
+    """Squares of 18 x 20 px (equivalent diameter 21.4 px) brought to 10.7 px: images and labels
+    half the size, the factor recorded; a non-positive diameter is refused."""
+    from paddleseg_hru2net.datasets.generalist import to_particle_diameter
+    instances = touching_squares()
+    grey = np.where(instances > 0, 200, 40).astype(np.uint8)
+    diameter = float(np.sqrt(4 * 18 * 20 / np.pi))
+    scaled, ids, factor = to_particle_diameter(grey, instances, diameter / 2)
+    assert abs(factor - 0.5) < 1e-9 and scaled.shape == ids.shape == (20, 24)
+    assert set(np.unique(ids)) == {0, 1, 2}
+    emps = emps_folder(tmp_path / "emps", count=2)
+    manifest = prepare_generalist(str(tmp_path / "out"), None, str(emps), synthetic=0,
+                                  val_fraction=0.5, particle_diameter=diameter / 2, progress=False)
+    assert manifest["sources"]["emps"]["resampled_by"] == {"e0": pytest.approx(0.5), "e1": pytest.approx(0.5)}
+    assert read_grey(str(tmp_path / "out" / "labels" / "emps" / "e0.png")).shape == (20, 24)
+    with pytest.raises(GeneralistDataError, match="particle diameter"):
+        prepare_generalist(str(tmp_path / "out2"), None, str(emps), synthetic=0, particle_diameter=0)

@@ -30,6 +30,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--bright_particles", action="store_true",
                         help="store EMPS images with dark particles inverted (for a model that "
                              "relies on contrast detection at inference)")
+    parser.add_argument("--particle_diameter", type=float, default=None,
+                        help="resample each EMPS image so its particles' median equivalent diameter "
+                             "is this many pixels (e.g. 23.3, the TiO2 tiles'); default: as they are")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     return parser.parse_args(argv)
 
@@ -42,7 +45,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         manifest = prepare_generalist(args.out, args.tio2, args.emps, args.synthetic,
                                       args.val_fraction, args.seed, args.overwrite,
                                       contact_radius=args.contact_radius,
-                                      bright_particles=args.bright_particles)
+                                      bright_particles=args.bright_particles,
+                                      particle_diameter=args.particle_diameter)
     except (GeneralistDataError, ValueError) as error:
         raise UserError(str(error)) from error
     print(json.dumps(manifest["counts"]))

@@ -14,6 +14,9 @@ Dark-on-bright images come from the ``RandomInvert`` training transform, not fro
 ``bright_particles=True`` the EMPS images whose particles are darker than their background (TEM
 bright field) are stored inverted instead, so that every training image shows bright particles
 and a model trained on them relies on :mod:`paddleseg_hru2net.analysis.contrast` at inference.
+With ``particle_diameter`` each EMPS image (and its instance map) is resampled so that the median
+equivalent diameter of its annotated particles is that many pixels (the TiO2 tiles' scale, for a
+model that is then run at an estimated scale, :mod:`paddleseg_hru2net.analysis.scale`).
 """
 from __future__ import annotations
 
@@ -33,7 +36,10 @@ from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.files import ImageReadError, read_grey, write_json
 
 __all__ = ["GeneralistDataError", "emps_ids", "read_emps_sample", "particles_are_darker",
-           "prepare_generalist"]
+           "to_particle_diameter", "prepare_generalist"]
+
+#: The most an EMPS image is shrunk or enlarged by ``particle_diameter``.
+MIN_FACTOR, MAX_FACTOR = 0.2, 4.0
 
 Pair = Tuple[str, str]
 
@@ -80,6 +86,24 @@ def particles_are_darker(grey: np.ndarray, instances: np.ndarray) -> bool:
     return float(grey[inside].mean()) < float(grey[~inside].mean())
 
 
+def to_particle_diameter(grey: np.ndarray, instances: np.ndarray, diameter: float
+                         ) -> Tuple[np.ndarray, np.ndarray, float]:
+    """``(grey, instances, factor)`` resampled by the factor (clamped to 0.2-4) that brings the
+    median equivalent diameter of the instances to ``diameter`` px (area averaging when
+    shrinking, bilinear when enlarging; nearest neighbour for the instance ids)."""
+    import cv2
+    areas = np.bincount(instances.ravel())[1:]
+    areas = areas[areas > 0]
+    if areas.size == 0:
+        return grey, instances, 1.0
+    median = float(np.median(np.sqrt(4.0 * areas / np.pi)))
+    factor = float(min(max(diameter / median, MIN_FACTOR), MAX_FACTOR))
+    size = (max(1, int(round(grey.shape[1] * factor))), max(1, int(round(grey.shape[0] * factor))))
+    scaled = cv2.resize(grey, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    ids = cv2.resize(instances.astype(np.float32), size, interpolation=cv2.INTER_NEAREST)
+    return scaled, ids.astype(np.int32), factor
+
+
 def _tio2_contact_radius(tio2_dir: str) -> int:
     """The contact radius a TiO2 folder was prepared with (refusing one prepared without contacts)."""
     import json
@@ -122,7 +146,8 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
                        synthetic: int = 60, val_fraction: float = 0.1, seed: int = 0,
                        overwrite: bool = False, progress: bool = True,
                        contact_radius: Optional[int] = None,
-                       bright_particles: bool = False) -> Dict[str, object]:
+                       bright_particles: bool = False,
+                       particle_diameter: Optional[float] = None) -> Dict[str, object]:
     """Write the generalist training folder; returns its manifest (also ``manifest.json``).
 
     Args:
@@ -136,11 +161,15 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
             (see :func:`contact_target`); by default the TiO2 folder's, else 1. Must equal the TiO2
             folder's, so that one class means one thing.
         bright_particles: store EMPS images with dark particles inverted (see the module).
+        particle_diameter: resample each EMPS image so its particles' median equivalent
+            diameter is this many pixels (:func:`to_particle_diameter`); None keeps them as they are.
     """
     from tqdm import tqdm
 
     if synthetic < 0:
         raise GeneralistDataError(f"synthetic image count must not be negative, got {synthetic}")
+    if particle_diameter is not None and not particle_diameter > 0:
+        raise GeneralistDataError(f"particle diameter must be a positive number of pixels, got {particle_diameter}")
     if tio2_dir is None and emps_root is None and synthetic == 0:
         raise GeneralistDataError("nothing to prepare: give a TiO2 folder, an EMPS folder or "
                                   "synthetic images")
@@ -166,9 +195,12 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
             ids = emps_ids(emps_root)
             split = split_by_image(ids, val_fraction, 0.0, seed)
             val_ids = set(split["val"])
-            inverted = []
+            inverted, factors = [], {}
             for image_id in tqdm(ids, desc="EMPS", unit="image", disable=not progress):
                 grey, instances = read_emps_sample(emps_root, image_id)
+                if particle_diameter is not None:
+                    grey, instances, factors[image_id] = to_particle_diameter(grey, instances,
+                                                                              particle_diameter)
                 if bright_particles and particles_are_darker(grey, instances):
                     grey = 255 - grey
                     inverted.append(image_id)
@@ -177,7 +209,7 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
                                                 contact_target(instances, contact_radius)))
             sources["emps"] = {"folder": os.path.abspath(emps_root), "val_ids": split["val"],
                                "images": {k: len(v) for k, v in split.items()},
-                               "stored_inverted": inverted}
+                               "stored_inverted": inverted, "resampled_by": factors}
         if synthetic:
             rng = np.random.default_rng(seed)
             n_val = int(round(synthetic * val_fraction))
@@ -191,7 +223,8 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
         manifest = {"sources": sources, "counts": {k: len(v) for k, v in lists.items()},
                     "classes": {**{str(k): v for k, v in CONTACT_CLASSES.items()}, "255": "ignore"},
                     "options": {"val_fraction": val_fraction, "seed": seed, "synthetic": synthetic,
-                                "bright_particles": bright_particles},
+                                "bright_particles": bright_particles,
+                                "particle_diameter": particle_diameter},
                     "target": "contact", "contact_radius": contact_radius}
         write_json(os.path.join(staging, "manifest.json"), manifest)
     return manifest
