@@ -87,13 +87,14 @@ def analysis_models(args: argparse.Namespace) -> list:
     from paddleseg_hru2net.inference.source import (AUTO_MODEL, DEFAULT_MODEL, GENERALIST_MODEL,
                                                     auto_choice_available)
     deploy_dir = getattr(args, "deploy_dir", None)
-    named = args.model is not None or args.model_path is not None or deploy_dir is not None
+    named = any(v is not None for v in (args.model, args.model_path, deploy_dir, args.config))
     if args.model == AUTO_MODEL and not auto_choice_available():
         raise UserError(f"--model {AUTO_MODEL} needs the shipped models {DEFAULT_MODEL} and "
                         f"{GENERALIST_MODEL}; this install lacks the second: name a model instead")
     if args.model == AUTO_MODEL or (not named and auto_choice_available()):
-        if args.config is not None:
-            raise UserError("--model auto runs the shipped models with their own configs; drop --config")
+        if args.config is not None or args.model_path is not None or deploy_dir is not None:
+            raise UserError(f"--model {AUTO_MODEL} runs the shipped models with their own configs; "
+                            f"drop --config, --model_path and --deploy_dir")
         names = [DEFAULT_MODEL, GENERALIST_MODEL]
         sources = [resolve_source(model=name, announce=False) for name in names]
         print(f"using the shipped models {names[0]} and, where it is out of its depth, {names[1]}",
