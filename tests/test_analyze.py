@@ -394,6 +394,7 @@ def test_auto_choice_keeps_the_specialist_where_it_is_sure_and_falls_back_elsewh
     kept = segment_with_fallback(clear, specialist, generalist)
     assert kept.model == "specialist" and kept.chosen_because == ""
     assert analyze_segmentation(clear, kept).warnings == []
+    assert analyze_segmentation(clear, kept) is kept.analysed  # analysed once, not twice
 
     fallen_back = segment_with_fallback(faint, specialist, generalist)
     assert fallen_back.model == "generalist" and fallen_back.splitting == generalist.splitting

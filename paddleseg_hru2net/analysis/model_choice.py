@@ -40,8 +40,8 @@ def segment_with_fallback(image: SEMImage, specialist: AnalysisModel, generalist
     """The specialist's segmentation of ``image`` where it draws no out-of-depth warning, else the
     generalist's, with the specialist's warnings given as the reason."""
     first = specialist.segment(image, resample_to_model)
-    warnings = analyze_segmentation(image, first).warnings
-    if not warnings:
-        return first
-    return generalist.segment(image, resample_to_model,
-                              reason=f"{specialist.name} was out of its depth: {'; '.join(warnings)}")
+    result = analyze_segmentation(image, first)
+    if not result.warnings:
+        return replace(first, analysed=result)
+    return generalist.segment(image, resample_to_model, reason=f"{specialist.name} was out of its "
+                                                               f"depth: {'; '.join(result.warnings)}")

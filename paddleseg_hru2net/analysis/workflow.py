@@ -179,7 +179,9 @@ class Segmentation:
     """A model's class probabilities of an image (on its own grid) and how they were made;
     ``at_model_scale`` holds them at the scale the image was segmented at, if it was resampled;
     ``splitting``, where set, are the settings chosen for the model that made them; ``model``
-    names that model for the summary, and ``chosen_because`` says why it was chosen, if it was."""
+    names that model for the summary, and ``chosen_because`` says why it was chosen, if it was;
+    ``analysed`` is its :func:`analyze_segmentation` with its own splitting, where the choice of
+    model already made it (so that it is not made twice)."""
 
     probabilities: np.ndarray
     scale: object  # analysis.scale.ScaleChoice
@@ -189,6 +191,7 @@ class Segmentation:
     splitting: Optional[Splitting] = None
     model: str = ""
     chosen_because: str = ""
+    analysed: Optional[ImageResult] = None
 
     def describe_model(self) -> str:
         return f"{self.model} ({self.chosen_because})" if self.chosen_because else self.model
@@ -219,6 +222,8 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     The splitting settings are ``splitting`` if given, else the segmentation's own, else the
     defaults of :class:`Splitting`."""
     from paddleseg_hru2net.analysis.confidence import out_of_depth_warnings
+    if splitting is None and segmentation.analysed is not None:
+        return segmentation.analysed
     splitting = splitting or segmentation.splitting or Splitting()
     scale = segmentation.scale
     if segmentation.at_model_scale is None or (scale.factor <= 1.0 and not scale.split_at_model_scale):
@@ -365,10 +370,11 @@ def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage
 
     ``probabilities_of`` maps an :class:`SEMImage` to its class probabilities (or a particle
     probability map, or a 0/1 mask) or a :class:`Segmentation`, which may carry the splitting
-    settings of its model; ``splitting``, if given, is used for every image. An image that cannot be read, analysed or written is
-    reported in ``failures`` (and ``failures.csv``) and skipped; the others go on. Ctrl-C stops
-    after the current image's files are either complete or absent; the summary of the images
-    done is written and ``interrupted`` is set: the same call with ``resume`` finishes the rest.
+    settings of its model; ``splitting``, if given, is used for every image. An image that
+    cannot be read, analysed or written is reported in ``failures`` (and ``failures.csv``) and
+    skipped; the others go on. Ctrl-C stops after the current image's files are either complete
+    or absent; the summary of the images done is written and ``interrupted`` is set: the same
+    call with ``resume`` finishes the rest.
     """
     from tqdm import tqdm
 

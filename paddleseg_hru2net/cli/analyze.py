@@ -149,7 +149,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 "models": {m.name: {"window": list(m.segmenter.feed.window),
                                     "splitting": m.splitting.as_dict()} for m in models}}
     outcome = analyze_folder(args.input, args.out, segmentation_function(models, args.native_scale),
-                             args.pixel_size, args.data_bar_rows, resume=args.resume, settings=dict(settings, native_scale=args.native_scale))
+                             args.pixel_size, args.data_bar_rows, resume=args.resume,
+                             settings=dict(settings, native_scale=args.native_scale))
     return _report(outcome, args.out)
 
 
