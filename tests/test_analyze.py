@@ -349,6 +349,52 @@ def test_scale_is_estimated_from_a_first_pass_unless_that_pass_is_unreliable():
     assert choice.split_at_model_scale  # EMPS val: fewer large particles cut into pieces
 
 
+def test_a_model_that_sizes_by_grey_values_skips_the_first_pass():
+    """A model recording ``size_from: grey_values`` (trained at one particle size, so its own
+    first pass would measure fragments) is resampled by the grey-value estimate even where a
+    first pass would be clear, and split at its scale; a bad rule name is refused."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.particle_size import diameter_from_autocorrelation
+    from paddleseg_hru2net.analysis.scale import scaled_probabilities
+    feed = replaced(THRESHOLD_MODEL.feed, particle_diameter_px=60.0, size_from="grey_values")
+    grey = _random_discs(12)
+    _, at_scale, choice = scaled_probabilities(grey, None, replaced(THRESHOLD_MODEL, feed=feed))
+    assert choice.factor == round(60.0 / diameter_from_autocorrelation(grey), 4) != 1.0
+    assert "estimated from the grey values (the model's rule)" in choice.describe()
+    assert choice.split_at_model_scale and at_scale is not None
+    with pytest.raises(ValueError, match="size_from"):
+        replaced(feed, size_from="guess")
+
+
+def unsure_of_bright_runner(batch: np.ndarray) -> np.ndarray:
+    """Stands in for a model trained on bright particles on a dark substrate: sure of dark
+    pixels (background), half-sure of bright ones (particle by a hair)."""
+    x = batch[:, :1]
+    return np.concatenate([np.where(x < 0, -5.0 * x, 0.0), np.full_like(x, 0.01)], axis=1)
+
+
+def test_a_model_that_decides_polarity_by_confidence_keeps_the_surer_way_round():
+    """Bright discs on a dark frame and the inverse: a model recording ``polarity_from:
+    confidence`` is surer of the bright-on-dark version either way, inverts the dark-on-bright
+    image for itself, finds the same particles in both, and says why."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
+    from paddleseg_hru2net.inference import particle_probability_of
+    feed = replaced(THRESHOLD_MODEL.feed, polarity_from="confidence")
+    model = Segmenter(unsure_of_bright_runner, feed, "test", ModelSource(name="unsure"))
+    bright = _discs(24)
+    masks = {}
+    for name, grey in (("bright", bright), ("dark", 255 - bright)):
+        segmentation = segment_image(SEMImage(f"{name}.png", grey, 0, None, "none (pixels)"), model, False)
+        assert segmentation.contrast.startswith("inverted" if name == "dark" else "as recorded")
+        assert "the model is surer of it: mean confidence" in segmentation.contrast \
+            or "it is surer of it: mean confidence" in segmentation.contrast
+        masks[name] = particle_probability_of(segmentation.probabilities) > 0.5
+    assert np.array_equal(masks["bright"], bright > 100) and np.array_equal(masks["dark"], masks["bright"])
+    with pytest.raises(ValueError, match="polarity_from"):
+        replaced(feed, polarity_from="guess")
+
+
 def _random_discs(diameter: int, size: int = 384, seed: int = 0) -> np.ndarray:
     """Bright discs over about 30 % of a noisy dark frame (overlaps allowed)."""
     rng = np.random.default_rng(seed)

@@ -10,6 +10,11 @@ right for 95 % of those whose particles cover less than half of the frame, 85 % 
 all 32 TiO2 SEM images the margin is at least 3 grey levels. Within :data:`UNDECIDED_GREY_LEVELS`
 the image is left as it is. A model trained on both polarities (``polarity: both``) needs none
 of this.
+
+A model that records ``polarity_from: confidence`` decides by itself instead: the image is
+segmented as recorded and inverted, and the segmentation the model is surer of
+(:func:`mean_confidence`) is kept, at twice the cost. With the generalist on the 37 EMPS val
+images, resampled by the grey-value size estimate, that is right for 32 (the histogram: 27).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from typing import Optional
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["UNDECIDED_GREY_LEVELS", "particles_look_dark"]
+__all__ = ["UNDECIDED_GREY_LEVELS", "particles_look_dark", "mean_confidence"]
 
 #: |mean - mode| below this many grey levels (of 255) decides nothing.
 UNDECIDED_GREY_LEVELS = 2.0
@@ -34,3 +39,10 @@ def particles_look_dark(grey: np.ndarray) -> Optional[bool]:
     if abs(difference) < UNDECIDED_GREY_LEVELS:
         return None
     return difference < 0
+
+
+def mean_confidence(probabilities: np.ndarray) -> float:
+    """The mean over pixels of the most likely class's probability (``probabilities`` ``(K, H,
+    W)``): how sure a model is of an image as a whole. A model trained on bright particles is
+    surer of an image the right way round than of its inverse."""
+    return float(np.max(probabilities, axis=0).mean())

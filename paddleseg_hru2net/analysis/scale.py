@@ -13,7 +13,9 @@ probabilities and particle labels are mapped back to the image's own grid
   is one the warnings of :mod:`paddleseg_hru2net.analysis.confidence` would distrust (particles
   over most of the image or unsure over them: sizes measured on it mean nothing), the particle
   size is estimated from the image's grey values instead
-  (:mod:`paddleseg_hru2net.analysis.particle_size`);
+  (:mod:`paddleseg_hru2net.analysis.particle_size`). A model that records ``size_from:
+  grey_values`` (the generalist, trained at one particle size: its first pass on particles of
+  other sizes measures fragments of them) skips the first pass and always uses that estimate;
 * otherwise, or when asked (``--native-scale``), the native scale.
 
 The summary says which (``scale`` column).
@@ -147,22 +149,33 @@ def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segme
         if NEUTRAL[0] <= factor <= NEUTRAL[1]:
             choice = ScaleChoice(1.0, "pixel size matches the model's")
         return (*probabilities_at(segmenter, grey, choice.factor), choice)
-    first = segmenter.probabilities(grey)
     if not feed.particle_diameter_px:
-        return first, None, ScaleChoice(1.0, "native")
-    particle = particle_probability_of(first)
-    doubt = first_pass_doubt(particle)
-    if doubt is not None:
-        diameter = diameter_from_autocorrelation(grey)
-        how = f"estimated from the grey values (first pass unreliable: {doubt})"
-    else:
-        diameter = median_particle_diameter(particle)
-        how = "estimated from a first pass"
+        return segmenter.probabilities(grey), None, ScaleChoice(1.0, "native")
+    first, diameter, how, from_grey_values = _estimated_particle_diameter(grey, segmenter)
     if diameter is None:
         return first, None, ScaleChoice(1.0, "no particles found at the native scale")
     factor = _clamped(feed.particle_diameter_px / diameter)
     if NEUTRAL[0] <= factor <= NEUTRAL[1]:
+        if first is None:
+            first = segmenter.probabilities(grey)
         return first, None, ScaleChoice(1.0, f"{how}: particle size matches the model's")
     return (*probabilities_at(segmenter, grey, factor), ScaleChoice(
         round(factor, 4), f"{how}: median diameter {diameter:.1f} px, model "
-                          f"{feed.particle_diameter_px:.1f} px", split_at_model_scale=doubt is not None))
+                          f"{feed.particle_diameter_px:.1f} px", split_at_model_scale=from_grey_values))
+
+
+def _estimated_particle_diameter(grey: np.ndarray, segmenter: Segmenter
+                                 ) -> Tuple[Optional[np.ndarray], Optional[float], str, bool]:
+    """``(native-scale probabilities or None, median particle diameter in px or None, how it was
+    estimated, whether from the grey values)`` for an image without a pixel size, as
+    ``segmenter.feed.size_from`` says."""
+    from_grey_values = "estimated from the grey values"
+    if segmenter.feed.size_from == "grey_values":
+        return None, diameter_from_autocorrelation(grey), f"{from_grey_values} (the model's rule)", True
+    first = segmenter.probabilities(grey)
+    particle = particle_probability_of(first)
+    doubt = first_pass_doubt(particle)
+    if doubt is not None:
+        return (first, diameter_from_autocorrelation(grey),
+                f"{from_grey_values} (first pass unreliable: {doubt})", True)
+    return first, median_particle_diameter(particle), "estimated from a first pass", False

@@ -11,7 +11,7 @@ import csv
 import io
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -200,15 +200,38 @@ class Segmentation:
 def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True) -> Segmentation:
     """The image segmented at the model's scale (:mod:`paddleseg_hru2net.analysis.scale`), with
     its contrast inverted first if the model knows bright particles only and these look dark
-    (:mod:`paddleseg_hru2net.analysis.contrast`)."""
+    (:mod:`paddleseg_hru2net.analysis.contrast`; by the histogram, or by which way round the
+    model is surer of, as its ``Feed.polarity_from`` says)."""
     from paddleseg_hru2net.analysis.contrast import particles_look_dark
-    from paddleseg_hru2net.analysis.scale import scaled_probabilities
+    feed = segmenter.feed
+    if feed.polarity == "bright" and feed.polarity_from == "confidence":
+        return _segmented_the_surer_way_round(image, segmenter, resample_to_model)
     grey, contrast = image.grey, "as recorded"
-    if segmenter.feed.polarity == "bright" and particles_look_dark(grey):
+    if feed.polarity == "bright" and particles_look_dark(grey):
         grey, contrast = 255 - grey, "inverted for the model (dark particles on a bright background detected)"
-    probabilities, at_model_scale, scale = scaled_probabilities(grey, image.pixel_size_nm,
-                                                                segmenter, resample_to_model)
+    return _segmented(grey, image.pixel_size_nm, segmenter, resample_to_model, contrast)
+
+
+def _segmented(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter, resample_to_model: bool,
+               contrast: str) -> Segmentation:
+    from paddleseg_hru2net.analysis.scale import scaled_probabilities
+    probabilities, at_model_scale, scale = scaled_probabilities(grey, pixel_size_nm, segmenter,
+                                                                resample_to_model)
     return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast)
+
+
+def _segmented_the_surer_way_round(image: SEMImage, segmenter, resample_to_model: bool) -> Segmentation:
+    """The image segmented as recorded and inverted; the segmentation whose mean class
+    confidence (:func:`~paddleseg_hru2net.analysis.contrast.mean_confidence`) is higher."""
+    from paddleseg_hru2net.analysis.contrast import mean_confidence
+    recorded = _segmented(image.grey, image.pixel_size_nm, segmenter, resample_to_model, "")
+    inverted = _segmented(255 - image.grey, image.pixel_size_nm, segmenter, resample_to_model, "")
+    sure = {name: mean_confidence(s.probabilities if s.at_model_scale is None else s.at_model_scale)
+            for name, s in (("recorded", recorded), ("inverted", inverted))}
+    versus = f"mean confidence {sure['recorded']:.3f} as recorded, {sure['inverted']:.3f} inverted"
+    if sure["inverted"] > sure["recorded"]:
+        return replace(inverted, contrast=f"inverted for the model (it is surer of it: {versus})")
+    return replace(recorded, contrast=f"as recorded (the model is surer of it: {versus})")
 
 
 def analyze_segmentation(image: SEMImage, segmentation: Segmentation,

@@ -97,7 +97,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     shutil.copyfile(os.path.join(final, "model.pdparams"), os.path.join(args.out, "model.pdparams"))
     shutil.copyfile(os.path.join(run_dir, "config.yml"), os.path.join(args.out, "config.yml"))
     meta = dict(read_run_record(os.path.join(final, "model.pdparams")))
-    for key in ("pixel_size_nm", "particle_diameter_px", "polarity", "splitting", "window"):
+    for key in ("pixel_size_nm", "particle_diameter_px", "polarity", "polarity_from", "size_from",
+                "splitting", "window"):
         if key in record:
             meta[key] = record[key]
     meta["finetuned_from"] = source.describe()

@@ -45,7 +45,9 @@ def feed_from_deploy(deploy: Dict[str, object], deploy_dir: str):
                     num_classes=int(recorded.get("num_classes", 2)),
                     pixel_size_nm=recorded.get("pixel_size_nm"),
                     particle_diameter_px=recorded.get("particle_diameter_px"),
-                    polarity=recorded.get("polarity", "bright"))
+                    polarity=recorded.get("polarity", "bright"),
+                    size_from=recorded.get("size_from", "first_pass"),
+                    polarity_from=recorded.get("polarity_from", "histogram"))
     crop = deploy.get("train_crop_size") or [512, 512]
     mean, std = normalisation_from_transforms(deploy.get("transforms"))
     return Feed(window=(int(crop[1]), int(crop[0])), channels=int(deploy["input_shape"][1]),

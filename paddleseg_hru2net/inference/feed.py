@@ -6,7 +6,13 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["Feed", "overlap_stride", "normalise", "normalisation_from_transforms", "intensity_range"]
+__all__ = ["Feed", "SIZE_SOURCES", "POLARITY_SOURCES", "overlap_stride", "normalise", "normalisation_from_transforms",
+           "intensity_range"]
+
+#: How a particle size can be estimated where an image has no pixel size (``Feed.size_from``).
+SIZE_SOURCES = ("first_pass", "grey_values")
+#: How a bright-only model decides whether to invert an image (``Feed.polarity_from``).
+POLARITY_SOURCES = ("histogram", "confidence")
 
 
 def overlap_stride(window: Sequence[int]) -> Tuple[int, int]:
@@ -28,6 +34,14 @@ class Feed:
             the size the model sees best; images are resampled towards it.
         polarity: ``bright`` (trained on bright particles on a dark background only) or
             ``both`` (trained with inverted contrast too).
+        size_from: how the particle size of an image without a pixel size is estimated:
+            ``first_pass`` (a segmentation at the image's own scale, measured; the grey values
+            where that pass looks unreliable) or ``grey_values`` (the grey values only: for a
+            model trained at one particle size, whose first pass on other sizes measures
+            fragments).
+        polarity_from: how a ``bright`` model decides whether an image has dark particles and
+            is to be inverted: ``histogram`` (the grey-level histogram alone) or ``confidence``
+            (both ways round are segmented; the one the model is surer of is kept).
         stride: ``(height, width)`` step between windows; default 3/4 of the window.
     """
 
@@ -39,6 +53,8 @@ class Feed:
     pixel_size_nm: Optional[float] = None
     particle_diameter_px: Optional[float] = None
     polarity: str = "bright"
+    size_from: str = "first_pass"
+    polarity_from: str = "histogram"
     stride: Tuple[int, int] = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -46,6 +62,11 @@ class Feed:
         if len(window) != 2 or min(window) < 1:
             raise ValueError(f"window must be two positive sizes (height, width), got {self.window}")
         object.__setattr__(self, "window", window)
+        if self.size_from not in SIZE_SOURCES:
+            raise ValueError(f"size_from must be one of {', '.join(SIZE_SOURCES)}, got {self.size_from!r}")
+        if self.polarity_from not in POLARITY_SOURCES:
+            raise ValueError(f"polarity_from must be one of {', '.join(POLARITY_SOURCES)}, "
+                             f"got {self.polarity_from!r}")
         stride = overlap_stride(window) if self.stride is None else tuple(int(v) for v in self.stride)
         if len(stride) != 2 or min(stride) < 1:
             raise ValueError(f"stride must be two positive steps (height, width), got {self.stride}")
@@ -64,7 +85,8 @@ class Feed:
         return {"window": list(self.window), "stride": list(self.stride), "channels": self.channels,
                 "mean": list(self.mean), "std": list(self.std), "num_classes": self.num_classes,
                 "pixel_size_nm": self.pixel_size_nm, "particle_diameter_px": self.particle_diameter_px,
-                "polarity": self.polarity}
+                "polarity": self.polarity, "size_from": self.size_from,
+                "polarity_from": self.polarity_from}
 
 
 def intensity_range(grey: np.ndarray) -> float:

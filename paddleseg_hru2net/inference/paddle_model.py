@@ -162,7 +162,9 @@ def feed_of(config, dataset_class, record: Dict[str, Any]) -> Feed:
                 mean=tuple(mean), std=tuple(std), num_classes=int(num_classes),
                 pixel_size_nm=record.get("pixel_size_nm"),
                 particle_diameter_px=record.get("particle_diameter_px"),
-                polarity=record.get("polarity", "bright"))
+                polarity=record.get("polarity", "bright"),
+                size_from=record.get("size_from", "first_pass"),
+                polarity_from=record.get("polarity_from", "histogram"))
 
 
 @dataclass
