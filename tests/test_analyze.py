@@ -448,3 +448,27 @@ def test_auto_choice_keeps_the_specialist_where_it_is_sure_and_falls_back_elsewh
     result = analyze_segmentation(faint, fallen_back)
     assert len(result.particles) == 16 and result.warnings == []
     assert summary_row(result)["model"].startswith("generalist (specialist was out of its depth")
+
+
+def test_auto_choice_sends_images_without_a_pixel_size_past_a_specialist_that_needs_one():
+    """A specialist that records its pixel size keeps a clear image of known pixel size, but
+    never sees one without: the generalist segments it, and the reason says so."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.model_choice import AnalysisModel, segment_with_fallback
+    from paddleseg_hru2net.analysis.workflow import SEMImage, Splitting
+    calls = []
+
+    def counting_runner(batch: np.ndarray) -> np.ndarray:
+        calls.append(batch.shape)
+        return threshold_runner(batch)
+
+    feed = replaced(THRESHOLD_MODEL.feed, pixel_size_nm=5.0)
+    specialist = AnalysisModel(Segmenter(counting_runner, feed, "test", ModelSource(name="s")),
+                               Splitting(), "specialist")
+    generalist = AnalysisModel(THRESHOLD_MODEL, Splitting(), "generalist")
+    with_size = SEMImage("sized.png", _discs(24), 0, 5.0, "option")
+    assert segment_with_fallback(with_size, specialist, generalist).model == "specialist" and calls
+    calls.clear()
+    without = segment_with_fallback(replaced(with_size, pixel_size_nm=None), specialist, generalist)
+    assert without.model == "generalist" and not calls
+    assert without.chosen_because == "no pixel size; specialist knows 5 nm/px images only"
