@@ -211,8 +211,9 @@ def load_image_like(array):
 
 
 def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
-    """No flags: the shipped model on ONNX Runtime (exported once into the cache), no ONNX
-    Runtime warnings, a label TIFF and unit-named columns."""
+    """No flags: the shipped models chosen per image (the specialist for an image with a pixel
+    size that it is sure of, the generalist for one without) on ONNX Runtime (exported once into
+    the cache), no ONNX Runtime warnings, a label TIFF and unit-named columns."""
     from conftest import run_tool
     images = tmp_path / "images"
     images.mkdir()
@@ -220,16 +221,19 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
     result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images), "--out",
                       str(tmp_path / "out"), "--pixel-size", "7.34")
     assert "sem.png:" in result.stdout and "nm" in result.stdout
-    assert "using the shipped model" in result.stderr
+    assert "using the shipped models hru2netp_contact_tio2 where" in result.stderr
     for noise in ("Removing initializer", "[W:onnxruntime", "Paddle2ONNX", "Traceback"):
         assert noise not in result.stdout + result.stderr
     run = json.loads((tmp_path / "out" / "run.json").read_text())
-    # the default instance-aware model slides large windows; the summary names it
+    # the instance-aware specialist slides large windows, the generalist its 192 px training crops
     assert run["models"]["hru2netp_contact_tio2"]["window"] == [512, 512]
+    assert run["models"]["hru2netp_contact_generalist"]["window"] == [192, 192]
     with open(tmp_path / "out" / "summary.csv") as handle:
         assert next(csv.DictReader(handle))["model"] == "hru2netp_contact_tio2"
     again = run_tool("-X", "importtime", "-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images),
-                     "--out", str(tmp_path / "out2"), "--pixel-size", "7.34")
+                     "--out", str(tmp_path / "out2"))
+    with open(tmp_path / "out2" / "summary.csv") as handle:
+        assert next(csv.DictReader(handle))["model"].startswith("hru2netp_contact_generalist (no pixel size")
     assert "exporting" not in again.stderr and "quantising" not in again.stderr  # cached
     imported = {line.rsplit("|", 1)[-1].strip() for line in again.stderr.splitlines()
                 if line.startswith("import time:")}
@@ -244,7 +248,7 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
     (["--pixel-size", "0"], "--pixel-size"),
     (["--pixel-size", "nan"], "--pixel-size"),
     (["--backend", "paddle", "--model", "nope"], "no shipped model named"),
-    (["--model", "auto"], "needs the shipped models"),  # no generalist ships yet
+    (["--model", "auto", "--config", "configs/hru2netp_tio2.yml"], "drop --config"),
 ])
 def test_analyze_refuses_bad_settings_with_a_reason(tmp_path, options, fragment):
     from conftest import run_tool

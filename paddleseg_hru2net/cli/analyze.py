@@ -97,8 +97,8 @@ def analysis_models(args: argparse.Namespace) -> list:
                             f"drop --config, --model_path and --deploy_dir")
         names = [DEFAULT_MODEL, GENERALIST_MODEL]
         sources = [resolve_source(model=name, announce=False) for name in names]
-        print(f"using the shipped models {names[0]} and, where it is out of its depth, {names[1]}",
-              file=sys.stderr)
+        print(f"using the shipped models {names[0]} where an image has a pixel size and it is not "
+              f"out of its depth, else {names[1]}", file=sys.stderr)
     else:
         sources = [resolve_source(args.config, args.model_path, exported=deploy_dir,
                                   model=args.model)]
