@@ -1,7 +1,7 @@
 """``hru2net-validate-analysis``: particle statistics of a model against manual masks, per image.
 
     hru2net-validate-analysis --release ../shared/data/tio2_sem_ruhle2021 \\
-        --manifest data/tio2_512/manifest.json --split val --tune    # choose splitting settings
+        --manifest data/tio2_512/manifest.json --split val --tune --model hru2netp_contact_tio2  # settings
     hru2net-validate-analysis ... --split test                        # measure once, with them
 
 For each whole image (data bar cut): particle count and median equivalent circle diameter (nm,
