@@ -225,9 +225,9 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
     for noise in ("Removing initializer", "[W:onnxruntime", "Paddle2ONNX", "Traceback"):
         assert noise not in result.stdout + result.stderr
     run = json.loads((tmp_path / "out" / "run.json").read_text())
-    # the instance-aware specialist slides large windows, the generalist its 192 px training crops
+    # both instance-aware models slide large windows; the summary names the one used
     assert run["models"]["hru2netp_contact_tio2"]["window"] == [512, 512]
-    assert run["models"]["hru2netp_contact_generalist"]["window"] == [192, 192]
+    assert run["models"]["hru2netp_contact_generalist"]["window"] == [512, 512]
     with open(tmp_path / "out" / "summary.csv") as handle:
         assert next(csv.DictReader(handle))["model"] == "hru2netp_contact_tio2"
     again = run_tool("-X", "importtime", "-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images),

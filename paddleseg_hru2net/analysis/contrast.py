@@ -14,7 +14,7 @@ of this.
 A model that records ``polarity_from: confidence`` decides by itself instead: the image is
 segmented as recorded and inverted, and the segmentation the model is surer of
 (:func:`mean_confidence`) is kept, at twice the cost. With the shipped generalist on the 37
-EMPS val images, resampled by the grey-value size estimate, that is right for 31 (the
+EMPS val images, resampled by the grey-value size estimate, that is right for 29 (the
 histogram: 27).
 """
 from __future__ import annotations
