@@ -395,6 +395,13 @@ def test_a_model_that_decides_polarity_by_confidence_keeps_the_surer_way_round()
             or "it is surer of it: mean confidence" in segmentation.contrast
         masks[name] = particle_probability_of(segmentation.probabilities) > 0.5
     assert np.array_equal(masks["bright"], bright > 100) and np.array_equal(masks["dark"], masks["bright"])
+    from paddleseg_hru2net.analysis.workflow import analyze_segmentation
+    covered = SEMImage("covered.png", np.full((96, 96), 200, np.uint8), 0, None, "none (pixels)")
+    for rule, hinted in (("histogram", True), ("confidence", False)):  # tried both ways: no hint
+        sure_model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, polarity_from=rule))
+        warnings = analyze_segmentation(covered, segment_image(covered, sure_model, False)).warnings
+        assert any("particles cover 100 %" in w for w in warnings)
+        assert any("inverted contrast?" in w for w in warnings) == hinted
     with pytest.raises(ValueError, match="polarity_from"):
         replaced(feed, polarity_from="guess")
 

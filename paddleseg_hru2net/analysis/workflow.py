@@ -263,8 +263,15 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     result.model = segmentation.describe_model()
     result.warnings = out_of_depth_warnings(particle_maps(segmentation.probabilities)[0], diameters,
                                             feed.window, segmentation.scale.factor,
-                                            feed.particle_diameter_px, feed.polarity)
+                                            feed.particle_diameter_px, _polarities_tried(feed))
     return result
+
+
+def _polarities_tried(feed) -> str:
+    """``both`` where the image was seen both ways round (a model trained on both polarities, or
+    one that chose by its confidence), else the model's one polarity: no warning then suggests
+    the inverted contrast."""
+    return "both" if feed.polarity_from == "confidence" else feed.polarity
 
 
 def _csv_text(rows: List[dict], fields: List[str]) -> str:
