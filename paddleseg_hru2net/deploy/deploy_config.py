@@ -7,7 +7,7 @@ from typing import Dict
 import yaml
 
 from paddleseg_hru2net.errors import InputError
-from paddleseg_hru2net.inference.feed import Feed, normalisation_from_transforms
+from paddleseg_hru2net.inference.feed import Feed, normalisation_from_transforms, recorded_settings
 
 __all__ = ["read_deploy_config", "feed_from_deploy"]
 
@@ -42,12 +42,7 @@ def feed_from_deploy(deploy: Dict[str, object], deploy_dir: str):
     if isinstance(recorded, dict):
         return Feed(window=tuple(recorded["window"]), channels=int(recorded["channels"]),
                     mean=tuple(recorded["mean"]), std=tuple(recorded["std"]),
-                    num_classes=int(recorded.get("num_classes", 2)),
-                    pixel_size_nm=recorded.get("pixel_size_nm"),
-                    particle_diameter_px=recorded.get("particle_diameter_px"),
-                    polarity=recorded.get("polarity", "bright"),
-                    size_from=recorded.get("size_from", "first_pass"),
-                    polarity_from=recorded.get("polarity_from", "histogram"))
+                    num_classes=int(recorded.get("num_classes", 2)), **recorded_settings(recorded))
     crop = deploy.get("train_crop_size") or [512, 512]
     mean, std = normalisation_from_transforms(deploy.get("transforms"))
     return Feed(window=(int(crop[1]), int(crop[0])), channels=int(deploy["input_shape"][1]),

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["Feed", "SIZE_SOURCES", "POLARITY_SOURCES", "overlap_stride", "normalise", "normalisation_from_transforms",
-           "intensity_range"]
+__all__ = ["Feed", "SIZE_SOURCES", "POLARITY_SOURCES", "RECORDED_SETTINGS", "recorded_settings",
+           "overlap_stride", "normalise", "normalisation_from_transforms", "intensity_range"]
 
 #: How a particle size can be estimated where an image has no pixel size (``Feed.size_from``).
 SIZE_SOURCES = ("first_pass", "grey_values")
 #: How a bright-only model decides whether to invert an image (``Feed.polarity_from``).
 POLARITY_SOURCES = ("histogram", "confidence")
+#: The :class:`Feed` settings a training run records (``train_meta.json``) and an exported model
+#: carries (``deploy.yaml``): what the weights know, beyond their window and normalisation.
+RECORDED_SETTINGS = ("pixel_size_nm", "particle_diameter_px", "polarity", "size_from", "polarity_from")
 
 
 def overlap_stride(window: Sequence[int]) -> Tuple[int, int]:
@@ -87,6 +90,12 @@ class Feed:
                 "pixel_size_nm": self.pixel_size_nm, "particle_diameter_px": self.particle_diameter_px,
                 "polarity": self.polarity, "size_from": self.size_from,
                 "polarity_from": self.polarity_from}
+
+
+def recorded_settings(record: Mapping[str, Any]) -> Dict[str, Any]:
+    """The :data:`RECORDED_SETTINGS` a record holds, as :class:`Feed` keyword arguments (those it
+    lacks keep the Feed's defaults)."""
+    return {key: record[key] for key in RECORDED_SETTINGS if key in record}
 
 
 def intensity_range(grey: np.ndarray) -> float:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from paddleseg_hru2net.errors import InputError
-from paddleseg_hru2net.inference.feed import Feed, normalisation_from_transforms
+from paddleseg_hru2net.inference.feed import Feed, normalisation_from_transforms, recorded_settings
 from paddleseg_hru2net.inference.source import ModelSource
 
 __all__ = ["load_config", "check_component_types", "build", "load_weights", "PaddleNetwork",
@@ -160,11 +160,7 @@ def feed_of(config, dataset_class, record: Dict[str, Any]) -> Feed:
     num_classes = config.model_cfg.get("num_classes") or getattr(dataset_class, "NUM_CLASSES", 2)
     return Feed(window=window, channels=int(getattr(dataset_class, "IMG_CHANNELS", 3)),
                 mean=tuple(mean), std=tuple(std), num_classes=int(num_classes),
-                pixel_size_nm=record.get("pixel_size_nm"),
-                particle_diameter_px=record.get("particle_diameter_px"),
-                polarity=record.get("polarity", "bright"),
-                size_from=record.get("size_from", "first_pass"),
-                polarity_from=record.get("polarity_from", "histogram"))
+                **recorded_settings(record))
 
 
 @dataclass
