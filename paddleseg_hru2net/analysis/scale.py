@@ -32,6 +32,7 @@ from scipy import ndimage
 from paddleseg_hru2net.analysis.confidence import distrusted_coverage_and_confidence
 from paddleseg_hru2net.analysis.particle_size import diameter_from_autocorrelation
 from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
+from paddleseg_hru2net.microscopy.resampling import resample
 
 __all__ = ["ScaleChoice", "median_particle_diameter", "resample", "probabilities_at",
            "scaled_probabilities", "labels_to_grid", "first_pass_doubt", "MIN_FACTOR",
@@ -75,14 +76,6 @@ def median_particle_diameter(particle: np.ndarray, threshold: float = 0.5,
     if not keep.any():
         return None
     return float(np.median(np.sqrt(4.0 * areas[keep] / np.pi)))
-
-
-def resample(grey: np.ndarray, factor: float) -> np.ndarray:
-    """``grey`` scaled by ``factor`` (area averaging when shrinking, bilinear when enlarging)."""
-    height, width = grey.shape
-    size = (max(1, int(round(width * factor))), max(1, int(round(height * factor))))
-    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
-    return cv2.resize(grey, size, interpolation=interpolation)
 
 
 def probabilities_at(segmenter: Segmenter, grey: np.ndarray, factor: float

@@ -80,14 +80,12 @@ def transformed(image, manual, rescale: float, invert: bool):
     by ``rescale`` (pixel size divided by it) and/or with inverted contrast."""
     import dataclasses
 
-    import cv2
+    from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
     grey = image.grey
     if rescale != 1.0:
         if not 0.1 <= rescale <= 10:
             raise UserError(f"--rescale {rescale}: use a factor between 0.1 and 10")
-        size = (int(round(grey.shape[1] * rescale)), int(round(grey.shape[0] * rescale)))
-        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA if rescale < 1 else cv2.INTER_LINEAR)
-        manual = cv2.resize(manual, size, interpolation=cv2.INTER_NEAREST)
+        grey, manual = resample(grey, rescale), resample_labels(manual, rescale)
     if invert:
         grey = 255 - grey
     pixel = image.pixel_size_nm / rescale if image.pixel_size_nm else None

@@ -91,17 +91,14 @@ def to_particle_diameter(grey: np.ndarray, instances: np.ndarray, diameter: floa
     """``(grey, instances, factor)`` resampled by the factor (clamped to 0.2-4) that brings the
     median equivalent diameter of the instances to ``diameter`` px (area averaging when
     shrinking, bilinear when enlarging; nearest neighbour for the instance ids)."""
-    import cv2
+    from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
     areas = np.bincount(instances.ravel())[1:]
     areas = areas[areas > 0]
     if areas.size == 0:
         return grey, instances, 1.0
     median = float(np.median(np.sqrt(4.0 * areas / np.pi)))
     factor = float(min(max(diameter / median, MIN_FACTOR), MAX_FACTOR))
-    size = (max(1, int(round(grey.shape[1] * factor))), max(1, int(round(grey.shape[0] * factor))))
-    scaled = cv2.resize(grey, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
-    ids = cv2.resize(instances.astype(np.float32), size, interpolation=cv2.INTER_NEAREST)
-    return scaled, ids.astype(np.int32), factor
+    return resample(grey, factor), resample_labels(instances, factor).astype(np.int32), factor
 
 
 def _tio2_contact_radius(tio2_dir: str) -> int:

@@ -1,3 +1,3 @@
 """Microscope image files: pixel values to a grey image the model can read (:mod:`.intensity`,
 :mod:`.reading`), the data bar (:mod:`.data_bar`) and the pixel size from each vendor's
-metadata (:mod:`.pixel_size`)."""
+metadata (:mod:`.pixel_size`); resampling an image by a factor (:mod:`.resampling`)."""
