@@ -370,6 +370,29 @@ def test_a_model_that_sizes_by_grey_values_skips_the_first_pass():
         replaced(feed, size_from="guess")
 
 
+def test_both_ways_round_are_segmented_at_one_grey_value_scale(monkeypatch):
+    """A model sizing by grey values and choosing polarity by confidence estimates an image's
+    particle size once (the estimate does not depend on the contrast) and segments the image
+    both ways round at that scale; it equals the estimate of the inverted image."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis import particle_size, scale
+    from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
+    grey = _random_discs(12)
+    assert particle_size.diameter_from_autocorrelation(255 - grey) == pytest.approx(
+        particle_size.diameter_from_autocorrelation(grey), rel=1e-4)
+    calls, factors = [], []
+    estimate = scale.diameter_from_autocorrelation
+    monkeypatch.setattr(scale, "diameter_from_autocorrelation", lambda g: calls.append(1) or estimate(g))
+    feed = replaced(THRESHOLD_MODEL.feed, particle_diameter_px=60.0, size_from="grey_values",
+                    polarity_from="confidence")
+    model = replaced(THRESHOLD_MODEL, feed=feed)
+    probabilities_at = scale.probabilities_at
+    monkeypatch.setattr(scale, "probabilities_at",
+                        lambda s, g, f: factors.append(f) or probabilities_at(s, g, f))
+    segmentation = segment_image(SEMImage("discs.png", grey, 0, None, "none (pixels)"), model)
+    assert len(calls) == 1 and len(factors) == 2 and factors[0] == factors[1] == segmentation.scale.factor != 1.0
+
+
 def unsure_of_bright_runner(batch: np.ndarray) -> np.ndarray:
     """Stands in for a model trained on bright particles on a dark substrate: sure of dark
     pixels (background), half-sure of bright ones (particle by a hair)."""

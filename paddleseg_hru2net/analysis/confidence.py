@@ -6,6 +6,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from paddleseg_hru2net.inference.feed import Feed
+
 __all__ = ["out_of_depth_warnings", "distrusted_coverage_and_confidence", "LOW_CONFIDENCE",
            "DENSE_FRACTION"]
 
@@ -29,18 +31,17 @@ def distrusted_coverage_and_confidence(particle: np.ndarray
             confidence if confidence < LOW_CONFIDENCE else None)
 
 
-def out_of_depth_warnings(particle: np.ndarray, diameters_px: List[float], window: tuple,
-                          factor: float = 1.0, training_diameter_px: Optional[float] = None,
-                          polarity: str = "bright") -> List[str]:
+def out_of_depth_warnings(particle: np.ndarray, diameters_px: List[float], feed: Feed,
+                          factor: float = 1.0) -> List[str]:
     """Reasons not to trust an image's particle table (empty if none).
 
     Args:
         particle: particle probability ``(H, W)`` on the image's grid.
         diameters_px: equivalent diameters (image pixels) of the particles found.
-        window: the model's window (height, width), at the segmentation scale.
+        feed: how the model was fed: its window (at the segmentation scale), its training
+            particles' median diameter if recorded, and whether it saw the image both ways
+            round (then no warning suggests inverting the contrast).
         factor: the resampling factor the image was segmented at.
-        training_diameter_px: median diameter of the training particles, if recorded.
-        polarity: the model's ``Feed.polarity``.
     """
     warnings: List[str] = []
     if not (particle > 0.5).any():
@@ -49,13 +50,15 @@ def out_of_depth_warnings(particle: np.ndarray, diameters_px: List[float], windo
     if confidence is not None:
         warnings.append(f"low confidence over the particles (mean probability {confidence:.2f})")
     if fraction is not None:
-        hint = " - inverted contrast? try a model trained for both polarities" if polarity == "bright" else ""
+        hint = "" if feed.sees_both_polarities else " - inverted contrast? try a model trained for both polarities"
         warnings.append(f"particles cover {100 * fraction:.0f} % of the image{hint}")
     if diameters_px:
         median = float(np.median(diameters_px)) * factor  # at the segmentation scale
-        if median > 0.4 * min(window):
+        window = min(feed.window)
+        if median > 0.4 * window:
             warnings.append(f"particles ({median:.0f} px at the model's scale) are close to the "
-                            f"{min(window)} px window")
+                            f"{window} px window")
+        training_diameter_px = feed.particle_diameter_px
         if training_diameter_px and not (training_diameter_px / 3 <= median <= 3 * training_diameter_px):
             warnings.append(f"particle size ({median:.0f} px at the model's scale) is far from the "
                             f"training particles' ({training_diameter_px:.0f} px)")

@@ -32,10 +32,11 @@ from scipy import ndimage
 from paddleseg_hru2net.analysis.confidence import distrusted_coverage_and_confidence
 from paddleseg_hru2net.analysis.particle_size import diameter_from_autocorrelation
 from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
+from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
 from paddleseg_hru2net.microscopy.resampling import resample
 
 __all__ = ["ScaleChoice", "median_particle_diameter", "resample", "probabilities_at",
-           "scaled_probabilities", "labels_to_grid", "first_pass_doubt", "MIN_FACTOR",
+           "choose_scale", "scaled_probabilities", "labels_to_grid", "first_pass_doubt", "MIN_FACTOR",
            "MAX_FACTOR"]
 
 MIN_FACTOR, MAX_FACTOR = 0.25, 4.0
@@ -62,20 +63,10 @@ class ScaleChoice:
 
 def median_particle_diameter(particle: np.ndarray, threshold: float = 0.5,
                              min_area: int = 9) -> Optional[float]:
-    """Median equivalent diameter (px) of the regions of ``particle > threshold`` that do not
-    touch the border and have at least ``min_area`` pixels; None if there are none."""
-    labels, count = ndimage.label(particle > threshold, structure=_FOUR)
-    if count == 0:
-        return None
-    areas = np.bincount(labels.ravel())[1:]
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    keep = areas >= min_area
-    keep[border[border > 0] - 1] = False
-    if not keep.any():
-        keep = areas >= min_area  # everything touches the border: better than nothing
-    if not keep.any():
-        return None
-    return float(np.median(np.sqrt(4.0 * areas[keep] / np.pi)))
+    """Median equivalent diameter (px) of the regions of ``particle > threshold`` with at least
+    ``min_area`` pixels, those cut by the border left out where others remain; None if none."""
+    regions = ndimage.label(particle > threshold, structure=_FOUR)[0]
+    return median_equivalent_diameter(regions, min_area)
 
 
 def probabilities_at(segmenter: Segmenter, grey: np.ndarray, factor: float
@@ -126,35 +117,46 @@ def _clamped(factor: float) -> float:
     return float(min(max(factor, MIN_FACTOR), MAX_FACTOR))
 
 
-def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
-                         resample_to_model: bool = True
-                         ) -> Tuple[np.ndarray, Optional[np.ndarray], ScaleChoice]:
-    """``(probabilities on grey's grid, probabilities at the segmentation scale or None,
-    ScaleChoice)`` following the module's rules; ``resample_to_model=False`` segments at the
-    image's own scale whatever its pixel size."""
+def choose_scale(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
+                 resample_to_model: bool = True) -> Tuple[ScaleChoice, Optional[np.ndarray]]:
+    """``(ScaleChoice, the native-scale probabilities of a first pass or None)`` following the
+    module's rules. Without a first pass the choice does not depend on which way round the
+    image's contrast is (the grey-value estimate is of the mean-free image), so it holds for the
+    image inverted too."""
     feed = segmenter.feed
     if not resample_to_model:
-        return segmenter.probabilities(grey), None, ScaleChoice(1.0, "native (asked for)")
+        return ScaleChoice(1.0, "native (asked for)"), None
     if pixel_size_nm and feed.pixel_size_nm:
         factor = _clamped(pixel_size_nm / feed.pixel_size_nm)
-        choice = ScaleChoice(round(factor, 4), f"pixel size {pixel_size_nm:.3g} nm, model "
-                                               f"{feed.pixel_size_nm:.3g} nm")
         if NEUTRAL[0] <= factor <= NEUTRAL[1]:
-            choice = ScaleChoice(1.0, "pixel size matches the model's")
-        return (*probabilities_at(segmenter, grey, choice.factor), choice)
+            return ScaleChoice(1.0, "pixel size matches the model's"), None
+        return ScaleChoice(round(factor, 4), f"pixel size {pixel_size_nm:.3g} nm, model "
+                                             f"{feed.pixel_size_nm:.3g} nm"), None
     if not feed.particle_diameter_px:
-        return segmenter.probabilities(grey), None, ScaleChoice(1.0, "native")
+        return ScaleChoice(1.0, "native"), None
     first, diameter, how, from_grey_values = _estimated_particle_diameter(grey, segmenter)
     if diameter is None:
-        return first, None, ScaleChoice(1.0, "no particles found at the native scale")
+        return ScaleChoice(1.0, "no particles found at the native scale"), first
     factor = _clamped(feed.particle_diameter_px / diameter)
     if NEUTRAL[0] <= factor <= NEUTRAL[1]:
-        if first is None:
-            first = segmenter.probabilities(grey)
-        return first, None, ScaleChoice(1.0, f"{how}: particle size matches the model's")
-    return (*probabilities_at(segmenter, grey, factor), ScaleChoice(
-        round(factor, 4), f"{how}: median diameter {diameter:.1f} px, model "
-                          f"{feed.particle_diameter_px:.1f} px", split_at_model_scale=from_grey_values))
+        return ScaleChoice(1.0, f"{how}: particle size matches the model's"), first
+    return ScaleChoice(round(factor, 4), f"{how}: median diameter {diameter:.1f} px, model "
+                                         f"{feed.particle_diameter_px:.1f} px",
+                       split_at_model_scale=from_grey_values), first
+
+
+def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
+                         resample_to_model: bool = True,
+                         chosen: Optional[Tuple[ScaleChoice, Optional[np.ndarray]]] = None
+                         ) -> Tuple[np.ndarray, Optional[np.ndarray], ScaleChoice]:
+    """``(probabilities on grey's grid, probabilities at the segmentation scale or None,
+    ScaleChoice)``, segmented at ``chosen`` (a :func:`choose_scale` of this image) if given,
+    else at :func:`choose_scale`'s; ``resample_to_model=False`` segments at the image's own
+    scale whatever its pixel size."""
+    scale, first = chosen or choose_scale(grey, pixel_size_nm, segmenter, resample_to_model)
+    if scale.factor == 1.0 and first is not None:
+        return first, None, scale
+    return (*probabilities_at(segmenter, grey, scale.factor), scale)
 
 
 def _estimated_particle_diameter(grey: np.ndarray, segmenter: Segmenter

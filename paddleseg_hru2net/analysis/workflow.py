@@ -213,19 +213,24 @@ def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True) ->
 
 
 def _segmented(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter, resample_to_model: bool,
-               contrast: str) -> Segmentation:
+               contrast: str, chosen_scale=None) -> Segmentation:
     from paddleseg_hru2net.analysis.scale import scaled_probabilities
     probabilities, at_model_scale, scale = scaled_probabilities(grey, pixel_size_nm, segmenter,
-                                                                resample_to_model)
+                                                                resample_to_model, chosen_scale)
     return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast)
 
 
 def _segmented_the_surer_way_round(image: SEMImage, segmenter, resample_to_model: bool) -> Segmentation:
     """The image segmented as recorded and inverted; the segmentation whose mean class
-    confidence (:func:`~paddleseg_hru2net.analysis.contrast.mean_confidence`) is higher."""
+    confidence (:func:`~paddleseg_hru2net.analysis.contrast.mean_confidence`) is higher. Both
+    are segmented at one scale unless a first pass (which depends on the contrast) chose it."""
     from paddleseg_hru2net.analysis.contrast import mean_confidence
-    recorded = _segmented(image.grey, image.pixel_size_nm, segmenter, resample_to_model, "")
-    inverted = _segmented(255 - image.grey, image.pixel_size_nm, segmenter, resample_to_model, "")
+    from paddleseg_hru2net.analysis.scale import choose_scale
+    chosen = choose_scale(image.grey, image.pixel_size_nm, segmenter, resample_to_model)
+    scale, first_pass = chosen
+    recorded = _segmented(image.grey, image.pixel_size_nm, segmenter, resample_to_model, "", chosen)
+    inverted = _segmented(255 - image.grey, image.pixel_size_nm, segmenter, resample_to_model, "",
+                          None if first_pass is not None else (scale, None))
     sure = {name: mean_confidence(s.probabilities if s.at_model_scale is None else s.at_model_scale)
             for name, s in (("recorded", recorded), ("inverted", inverted))}
     versus = f"mean confidence {sure['recorded']:.3f} as recorded, {sure['inverted']:.3f} inverted"
@@ -257,21 +262,12 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
         result = _measured(image, mask, labels_to_grid(splitting.labels(segmentation.at_model_scale), mask))
     to_px = 1.0 / image.pixel_size_nm if image.pixel_size_nm else 1.0
     diameters = [p.equivalent_diameter * to_px for p in result.particles if not p.touches_border]
-    feed = segmentation.feed
     result.scale = segmentation.scale.describe()
     result.contrast = segmentation.contrast
     result.model = segmentation.describe_model()
     result.warnings = out_of_depth_warnings(particle_maps(segmentation.probabilities)[0], diameters,
-                                            feed.window, segmentation.scale.factor,
-                                            feed.particle_diameter_px, _polarities_tried(feed))
+                                            segmentation.feed, segmentation.scale.factor)
     return result
-
-
-def _polarities_tried(feed) -> str:
-    """``both`` where the image was seen both ways round (a model trained on both polarities, or
-    one that chose by its confidence), else the model's one polarity: no warning then suggests
-    the inverted contrast."""
-    return "both" if feed.polarity_from == "confidence" else feed.polarity
 
 
 def _csv_text(rows: List[dict], fields: List[str]) -> str:

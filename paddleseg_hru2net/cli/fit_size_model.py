@@ -16,17 +16,6 @@ from typing import List, Optional
 from paddleseg_hru2net.cli.common import doc_parser, friendly_main
 
 
-def _median_manual_diameter(grey, instances) -> Optional[float]:
-    import numpy as np
-
-    from paddleseg_hru2net.analysis.validation import manual_particles
-    from paddleseg_hru2net.analysis.workflow import SEMImage
-    particles = manual_particles(SEMImage("manual", grey, 0, None, "none"), instances).particles
-    inner = [p.equivalent_diameter for p in particles if not p.touches_border]
-    chosen = inner or [p.equivalent_diameter for p in particles]
-    return float(np.median(chosen)) if chosen else None
-
-
 @friendly_main
 def main(argv: Optional[List[str]] = None) -> int:
     parser = doc_parser("hru2net-fit-size-model", __doc__)
@@ -41,6 +30,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                           factor_errors, fit_power_law)
     from paddleseg_hru2net.datasets.generalist import emps_ids, read_emps_sample
     from paddleseg_hru2net.errors import InputError
+    from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
     try:
         with open(args.manifest) as handle:
             val_ids = set(json.load(handle)["sources"]["emps"]["val_ids"])
@@ -50,7 +40,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     pairs = {"train": ([], []), "val": ([], [])}
     for image_id in tqdm(emps_ids(args.emps), desc="measuring"):
         grey, instances = read_emps_sample(args.emps, image_id)
-        diameter = _median_manual_diameter(grey, instances)
+        diameter = median_equivalent_diameter(instances)
         if diameter is None:
             continue
         lengths, diameters = pairs["val" if image_id in val_ids else "train"]

@@ -91,12 +91,11 @@ def to_particle_diameter(grey: np.ndarray, instances: np.ndarray, diameter: floa
     """``(grey, instances, factor)`` resampled by the factor (clamped to 0.2-4) that brings the
     median equivalent diameter of the instances to ``diameter`` px (area averaging when
     shrinking, bilinear when enlarging; nearest neighbour for the instance ids)."""
+    from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
     from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
-    areas = np.bincount(instances.ravel())[1:]
-    areas = areas[areas > 0]
-    if areas.size == 0:
+    median = median_equivalent_diameter(instances, leave_out_border_cut=False)
+    if median is None:
         return grey, instances, 1.0
-    median = float(np.median(np.sqrt(4.0 * areas / np.pi)))
     factor = float(min(max(diameter / median, MIN_FACTOR), MAX_FACTOR))
     return resample(grey, factor), resample_labels(instances, factor).astype(np.int32), factor
 

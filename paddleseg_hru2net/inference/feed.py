@@ -84,6 +84,12 @@ class Feed:
         window = tuple(window) if window is not None else self.window
         return replace(self, window=window, stride=tuple(stride) if stride is not None else None)
 
+    @property
+    def sees_both_polarities(self) -> bool:
+        """Whether an image reaches the model either way round: a model trained on both
+        polarities, or a bright one that segments both and keeps the one it is surer of."""
+        return self.polarity == "both" or self.polarity_from == "confidence"
+
     def as_dict(self) -> dict:
         return {"window": list(self.window), "stride": list(self.stride), "channels": self.channels,
                 "mean": list(self.mean), "std": list(self.std), "num_classes": self.num_classes,
