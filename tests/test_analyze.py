@@ -506,3 +506,38 @@ def test_auto_choice_sends_images_without_a_pixel_size_past_a_specialist_that_ne
     without = segment_with_fallback(replaced(with_size, pixel_size_nm=None), specialist, generalist)
     assert without.model == "generalist" and not calls
     assert without.chosen_because == "no pixel size; specialist knows 5 nm/px images only"
+
+
+def test_a_model_splits_images_enlarged_for_it_with_its_settings_for_them(tmp_path):
+    """A model keeping settings for enlarged images (``splitting_enlarged``) uses them where an
+    image of coarser pixel size was enlarged for it, and its own settings elsewhere; splitting
+    options on the command line apply to every image. The shipped specialist keeps such
+    settings (chosen on TiO2 val resampled to 0.5x and 0.75x); the generalist does not."""
+    from argparse import Namespace
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.model_choice import AnalysisModel
+    from paddleseg_hru2net.analysis.workflow import (SEMImage, Splitting, analyze_segmentation,
+                                                     enlarged_splitting_for, splitting_for)
+    from paddleseg_hru2net.cli.analyze import _enlarged_splitting
+    from paddleseg_hru2net.inference import shipped_source
+    feed = replaced(THRESHOLD_MODEL.feed, pixel_size_nm=5.0)
+    drop_everything = Splitting(min_area=10 ** 6)
+    model = AnalysisModel(Segmenter(threshold_runner, feed, "test", ModelSource(name="m")), Splitting(),
+                          "m", enlarged_splitting=drop_everything)
+    native = SEMImage("native.png", _discs(24), 0, 5.0, "option")
+    coarse = SEMImage("coarse.png", _discs(12), 0, 10.0, "option")
+    at_native, enlarged = model.segment(native), model.segment(coarse)
+    assert at_native.scale.factor == 1.0 and enlarged.scale.factor == 2.0
+    assert len(analyze_segmentation(native, at_native).particles) == 16
+    assert analyze_segmentation(coarse, enlarged).particles == []  # its settings for enlarged images
+    assert len(analyze_segmentation(coarse, replaced(enlarged, enlarged_splitting=None)).particles) == 16
+    assert model.splitting_record()["splitting_enlarged"] == drop_everything.as_dict()
+
+    specialist, generalist = shipped_source("hru2netp_contact_tio2"), shipped_source("hru2netp_contact_generalist")
+    stored = enlarged_splitting_for(specialist)
+    assert stored is not None and stored != splitting_for(specialist)
+    assert enlarged_splitting_for(generalist) is None
+    no_options = Namespace(threshold=None, core_threshold=None, min_depth=None, min_area=None, min_core_area=None)
+    assert _enlarged_splitting(no_options, specialist) == stored
+    with_an_option = Namespace(**{**vars(no_options), "core_threshold": 0.6})
+    assert _enlarged_splitting(with_an_option, specialist) is None

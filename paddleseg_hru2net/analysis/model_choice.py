@@ -19,6 +19,7 @@ The summary's ``model`` column says which model made each table and why;
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Optional
 
 from paddleseg_hru2net.analysis.workflow import (SEMImage, Segmentation, Splitting,
                                                  analyze_segmentation, segment_image)
@@ -30,16 +31,28 @@ __all__ = ["AnalysisModel", "segment_with_fallback"]
 @dataclass(frozen=True)
 class AnalysisModel:
     """A model as the analysis uses it: ready to run, with the splitting settings chosen for it
-    on validation images, and the name the summary gives it."""
+    on validation images (and those for images enlarged for it, if it has them; see
+    :func:`~paddleseg_hru2net.analysis.workflow.enlarged_splitting_for`), and the name the
+    summary gives it."""
 
     segmenter: Segmenter
     splitting: Splitting
     name: str
+    enlarged_splitting: Optional[Splitting] = None
 
     def segment(self, image: SEMImage, resample_to_model: bool = True, reason: str = "") -> Segmentation:
         """The image segmented by this model, labelled with its name (and why it was used)."""
         segmentation = segment_image(image, self.segmenter, resample_to_model)
-        return replace(segmentation, splitting=self.splitting, model=self.name, chosen_because=reason)
+        return replace(segmentation, splitting=self.splitting, enlarged_splitting=self.enlarged_splitting,
+                       model=self.name, chosen_because=reason)
+
+    def splitting_record(self) -> dict:
+        """Its splitting settings for a run record: ``splitting`` and, if it has them,
+        ``splitting_enlarged``."""
+        record = {"splitting": self.splitting.as_dict()}
+        if self.enlarged_splitting is not None:
+            record["splitting_enlarged"] = self.enlarged_splitting.as_dict()
+        return record
 
 
 def segment_with_fallback(image: SEMImage, specialist: AnalysisModel, generalist: AnalysisModel,

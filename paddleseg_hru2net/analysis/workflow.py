@@ -29,7 +29,7 @@ from paddleseg_hru2net.inference.segmenter import particle_probability_of
 __all__ = ["SEMImage", "ImageResult", "Splitting", "Segmentation", "load_sem_image", "overlay",
            "analyze_image", "segment_image", "analyze_segmentation", "write_image_results",
            "write_label_tiff", "summary_row", "image_record", "list_sem_images", "analyze_folder",
-           "splitting_for", "output_stems", "prepare_output_folder", "IMAGE_SUFFIXES"]
+           "splitting_for", "enlarged_splitting_for", "output_stems", "prepare_output_folder", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
@@ -178,7 +178,8 @@ def _measured(image: SEMImage, mask: np.ndarray, labels: np.ndarray) -> ImageRes
 class Segmentation:
     """A model's class probabilities of an image (on its own grid) and how they were made;
     ``at_model_scale`` holds them at the scale the image was segmented at, if it was resampled;
-    ``splitting``, where set, are the settings chosen for the model that made them; ``model``
+    ``splitting``, where set, are the settings chosen for the model that made them (and
+    ``enlarged_splitting`` those for images enlarged for it, if it has them); ``model``
     names that model for the summary, and ``chosen_because`` says why it was chosen, if it was;
     ``analysed`` is its :func:`analyze_segmentation` with its own splitting, where the choice of
     model already made it (so that it is not made twice)."""
@@ -192,6 +193,15 @@ class Segmentation:
     model: str = ""
     chosen_because: str = ""
     analysed: Optional[ImageResult] = None
+    enlarged_splitting: Optional[Splitting] = None
+
+    def own_splitting(self) -> Optional[Splitting]:
+        """The settings chosen for the model that made it, for its scale: those for images
+        enlarged for the model where the model has them and the image was enlarged (contacts
+        between particles blur when an image is enlarged: see :func:`enlarged_splitting_for`)."""
+        if self.enlarged_splitting is not None and self.scale.factor > 1.0:
+            return self.enlarged_splitting
+        return self.splitting
 
     def describe_model(self) -> str:
         return f"{self.model} ({self.chosen_because})" if self.chosen_because else self.model
@@ -247,12 +257,12 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     mapped back (:func:`~paddleseg_hru2net.analysis.scale.labels_to_grid`); an image shrunk for
     it is split on its own grid (TiO2 val: closer to the native-scale sizes), unless its scale
     was estimated from its grey values (EMPS val: fewer large particles cut into pieces).
-    The splitting settings are ``splitting`` if given, else the segmentation's own, else the
-    defaults of :class:`Splitting`."""
+    The splitting settings are ``splitting`` if given, else the segmentation's own for its scale
+    (:meth:`Segmentation.own_splitting`), else the defaults of :class:`Splitting`."""
     from paddleseg_hru2net.analysis.confidence import out_of_depth_warnings
     if splitting is None and segmentation.analysed is not None:
         return segmentation.analysed
-    splitting = splitting or segmentation.splitting or Splitting()
+    splitting = splitting or segmentation.own_splitting() or Splitting()
     scale = segmentation.scale
     if segmentation.at_model_scale is None or (scale.factor <= 1.0 and not scale.split_at_model_scale):
         result = analyze_image(image, segmentation.probabilities, splitting)
@@ -472,6 +482,20 @@ def _write_run_files(out_dir: str, records: List[dict], rows: List[dict], failur
 def splitting_for(source) -> Splitting:
     """The splitting settings stored with a model (``splitting`` in its run record, chosen on
     validation images), else the defaults of :class:`Splitting`."""
+    return _stored_splitting(source, "splitting") or Splitting()
+
+
+def enlarged_splitting_for(source) -> Optional[Splitting]:
+    """The splitting settings a model keeps for images enlarged for it (``splitting_enlarged``
+    in its run record), or None. An image recorded at a coarser pixel size than the model's is
+    enlarged before segmentation; the contacts between its particles are blurred then, and the
+    model's contact class is weaker on them, so touching particles merge under the settings
+    chosen at the model's own scale. These are chosen on validation images resampled to coarser
+    pixel sizes so that particle count and median diameter agree with the native-scale ones."""
+    return _stored_splitting(source, "splitting_enlarged")
+
+
+def _stored_splitting(source, key: str) -> Optional[Splitting]:
     from paddleseg_hru2net.run_records import read_run_record
-    stored = read_run_record(source.weights).get("splitting") if source.weights else None
-    return Splitting(**stored) if stored else Splitting()
+    stored = read_run_record(source.weights).get(key) if source.weights else None
+    return Splitting(**stored) if stored else None

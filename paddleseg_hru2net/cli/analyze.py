@@ -67,15 +67,25 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UserError(f"--data-bar-rows must be 0 or more, got {args.data_bar_rows}")
 
 
+_SPLITTING_OPTIONS = ("threshold", "core_threshold", "min_depth", "min_area", "min_core_area")
+
+
 def _splitting(args: argparse.Namespace, source):
     from paddleseg_hru2net.analysis.workflow import Splitting, splitting_for
-    chosen = {k: getattr(args, k) for k in ("threshold", "core_threshold", "min_depth", "min_area",
-                                            "min_core_area")
-              if getattr(args, k, None) is not None}
+    chosen = {k: getattr(args, k) for k in _SPLITTING_OPTIONS if getattr(args, k, None) is not None}
     try:
         return Splitting(**{**splitting_for(source).as_dict(), **chosen})
     except (TypeError, ValueError) as error:
         raise UserError(str(error)) from error
+
+
+def _enlarged_splitting(args: argparse.Namespace, source):
+    """The model's settings for images enlarged for it, unless splitting options were given
+    (they then apply to every image)."""
+    from paddleseg_hru2net.analysis.workflow import enlarged_splitting_for
+    if any(getattr(args, k, None) is not None for k in _SPLITTING_OPTIONS):
+        return None
+    return enlarged_splitting_for(source)
 
 
 def analysis_models(args: argparse.Namespace) -> list:
@@ -103,7 +113,7 @@ def analysis_models(args: argparse.Namespace) -> list:
         sources = [resolve_source(args.config, args.model_path, exported=deploy_dir,
                                   model=args.model)]
     return [AnalysisModel(load_segmenter(source, args.backend, args.window), _splitting(args, source),
-                          source.name or source.describe())
+                          source.name or source.describe(), _enlarged_splitting(args, source))
             for source in sources]
 
 
@@ -146,8 +156,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     prepare_output_folder(args.out, args.input, overwrite=args.overwrite, resume=args.resume)
     models = analysis_models(args)
     settings = {"model": " or ".join(m.name for m in models),
-                "models": {m.name: {"window": list(m.segmenter.feed.window),
-                                    "splitting": m.splitting.as_dict()} for m in models}}
+                "models": {m.name: {"window": list(m.segmenter.feed.window), **m.splitting_record()}
+                           for m in models}}
     outcome = analyze_folder(args.input, args.out, segmentation_function(models, args.native_scale),
                              args.pixel_size, args.data_bar_rows, resume=args.resume,
                              settings=dict(settings, native_scale=args.native_scale))

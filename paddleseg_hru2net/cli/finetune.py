@@ -98,7 +98,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     shutil.copyfile(os.path.join(final, "model.pdparams"), os.path.join(args.out, "model.pdparams"))
     shutil.copyfile(os.path.join(run_dir, "config.yml"), os.path.join(args.out, "config.yml"))
     meta = dict(read_run_record(os.path.join(final, "model.pdparams")))
-    for key in (*RECORDED_SETTINGS, "splitting", "window"):
+    for key in (*RECORDED_SETTINGS, "splitting", "splitting_enlarged", "window"):
         if key in record:
             meta[key] = record[key]
     meta["finetuned_from"] = source.describe()

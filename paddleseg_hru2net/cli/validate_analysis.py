@@ -121,12 +121,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h,
                              "min_core_area": a})
                 for t, c, h, a in itertools.product(*TUNING_GRID.values()) if t <= c]
-        print("| threshold | core threshold | min depth | min core area | count manual | count model | median ratio | particle IoU | F1 |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| threshold | core threshold | min depth | min core area | count manual | count model | "
+              "median manual | median model | median ratio | particle IoU | F1 |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         scored = score_splittings(samples, grid)
         for splitting, total in scored:
             print(f"| {splitting.threshold} | {splitting.core_threshold} | {splitting.min_depth} | "
                   f"{splitting.min_core_area} | {total['count_manual']} | {total['count_model']} | "
+                  f"{total['median_manual']:.1f} | {total['median_model']:.1f} | "
                   f"{total['median_ratio']:.3f} | {total['particle_iou']:.3f} | {total['f1']:.3f} |")
         print("best: " + json.dumps(scored[0][0].as_dict()))
         return 0
@@ -135,7 +137,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     total = summarise(rows)
     for model in models:
         print(f"model: {model.name}, backend {model.segmenter.backend}, window "
-              f"{list(model.segmenter.feed.window)}, split {args.split}, splitting {model.splitting.as_dict()}")
+              f"{list(model.segmenter.feed.window)}, split {args.split}, {model.splitting_record()}")
     if len(models) > 1:
         used = Counter(segmentation.model for _, _, segmentation in samples)
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))
@@ -143,7 +145,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in total.items()}))
     if args.save_json:
         write_json(args.save_json, {"total": total, "split": args.split,
-                                    "models": {m.name: {"splitting": m.splitting.as_dict(),
+                                    "models": {m.name: {**m.splitting_record(),
                                                         "window": list(m.segmenter.feed.window)}
                                                for m in models},
                                     "per_image": {r.image: {"count_manual": r.count_manual,
