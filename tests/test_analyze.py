@@ -264,6 +264,10 @@ def test_validation_tool_will_not_tune_on_the_test_images(tmp_path):
     result = run_tool("tools/validate_analysis.py", "--release", str(tmp_path), "--manifest",
                       str(tmp_path / "m.json"), "--split", "test", "--tune", check=False)
     assert result.returncode == 2 and "--split val" in result.stderr
+    result = run_tool("tools/validate_analysis.py", "--release", str(tmp_path), "--manifest",
+                      str(tmp_path / "m.json"), "--split", "val", "--tune", "--tune-thresholds", "0.5", "1.5",
+                      check=False)
+    assert result.returncode == 2 and "use values between 0 and 1" in result.stderr
 
 
 def test_labels_made_at_the_model_scale_map_back_onto_the_image_grid():

@@ -490,8 +490,9 @@ def enlarged_splitting_for(source) -> Optional[Splitting]:
     in its run record), or None. An image recorded at a coarser pixel size than the model's is
     enlarged before segmentation; the contacts between its particles are blurred then, and the
     model's contact class is weaker on them, so touching particles merge under the settings
-    chosen at the model's own scale. These are chosen on validation images resampled to coarser
-    pixel sizes so that particle count and median diameter agree with the native-scale ones."""
+    chosen at the model's own scale, and its blurred probabilities widen the mask. These are
+    chosen on validation images resampled to coarser pixel sizes so that particle count and
+    median diameter agree with the native-scale ones (and the mask threshold for particle IoU)."""
     return _stored_splitting(source, "splitting_enlarged")
 
 

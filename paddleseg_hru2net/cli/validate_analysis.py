@@ -47,6 +47,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--rescale", type=float, default=1.0,
                         help="resample images and masks by this factor first (pixel size adjusted)")
     parser.add_argument("--tune", action="store_true", help="score a grid of splitting settings")
+    parser.add_argument("--tune-thresholds", "--tune_thresholds", dest="tune_thresholds", nargs="+",
+                        type=float, default=None, metavar="T",
+                        help="mask thresholds the --tune grid tries (default: 0.5 only)")
     parser.add_argument("--save_json", default=None, help="write the totals (and per image) as JSON")
     return parser.parse_args(argv)
 
@@ -101,6 +104,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.tune and args.split == "test":
         raise UserError("--tune chooses settings: run it on --split val, never on the test images")
+    thresholds = args.tune_thresholds or TUNING_GRID["threshold"]
+    if not all(0.0 < t < 1.0 for t in thresholds):
+        raise UserError(f"--tune-thresholds {' '.join(map(str, thresholds))}: use values between 0 and 1")
     from tqdm import tqdm
 
     from paddleseg_hru2net.analysis.validation import comparison_table, compare_with_manual, score_splittings, summarise
@@ -120,7 +126,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         base = models[0].splitting.as_dict()
         grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h,
                              "min_core_area": a})
-                for t, c, h, a in itertools.product(*TUNING_GRID.values()) if t <= c]
+                for t, c, h, a in itertools.product(thresholds, *list(TUNING_GRID.values())[1:]) if t <= c]
         print("| threshold | core threshold | min depth | min core area | count manual | count model | "
               "median manual | median model | median ratio | particle IoU | F1 |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
