@@ -67,14 +67,16 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UserError(f"--data-bar-rows must be 0 or more, got {args.data_bar_rows}")
 
 
-_SPLITTING_OPTIONS = ("threshold", "core_threshold", "min_depth", "min_area", "min_core_area")
+def _splitting_options(args: argparse.Namespace) -> dict:
+    """The splitting settings given on the command line (named as :class:`Splitting`'s fields)."""
+    from paddleseg_hru2net.analysis.workflow import Splitting
+    return {k: getattr(args, k) for k in Splitting().as_dict() if getattr(args, k, None) is not None}
 
 
 def _splitting(args: argparse.Namespace, source):
     from paddleseg_hru2net.analysis.workflow import Splitting, splitting_for
-    chosen = {k: getattr(args, k) for k in _SPLITTING_OPTIONS if getattr(args, k, None) is not None}
     try:
-        return Splitting(**{**splitting_for(source).as_dict(), **chosen})
+        return Splitting(**{**splitting_for(source).as_dict(), **_splitting_options(args)})
     except (TypeError, ValueError) as error:
         raise UserError(str(error)) from error
 
@@ -83,9 +85,7 @@ def _enlarged_splitting(args: argparse.Namespace, source):
     """The model's settings for images enlarged for it, unless splitting options were given
     (they then apply to every image)."""
     from paddleseg_hru2net.analysis.workflow import enlarged_splitting_for
-    if any(getattr(args, k, None) is not None for k in _SPLITTING_OPTIONS):
-        return None
-    return enlarged_splitting_for(source)
+    return None if _splitting_options(args) else enlarged_splitting_for(source)
 
 
 def analysis_models(args: argparse.Namespace) -> list:
