@@ -521,8 +521,8 @@ def test_a_model_splits_images_enlarged_for_it_with_its_settings_for_them(tmp_pa
     from dataclasses import replace as replaced
     from paddleseg_hru2net.analysis.model_choice import AnalysisModel
     from paddleseg_hru2net.analysis.workflow import (SEMImage, Splitting, analyze_segmentation,
-                                                     enlarged_splitting_for, splitting_for)
-    from paddleseg_hru2net.cli.analyze import _enlarged_splitting
+                                                     stored_splittings)
+    from paddleseg_hru2net.cli.analyze import _splittings
     from paddleseg_hru2net.inference import shipped_source
     feed = replaced(THRESHOLD_MODEL.feed, pixel_size_nm=5.0)
     drop_everything = Splitting(min_area=10 ** 6)
@@ -538,10 +538,10 @@ def test_a_model_splits_images_enlarged_for_it_with_its_settings_for_them(tmp_pa
     assert model.splitting_record()["splitting_enlarged"] == drop_everything.as_dict()
 
     specialist, generalist = shipped_source("hru2netp_contact_tio2"), shipped_source("hru2netp_contact_generalist")
-    stored = enlarged_splitting_for(specialist)
-    assert stored is not None and stored != splitting_for(specialist)
-    assert enlarged_splitting_for(generalist) is None
+    native, stored = stored_splittings(specialist)
+    assert stored is not None and stored != native
+    assert stored_splittings(generalist)[1] is None
     no_options = Namespace(threshold=None, core_threshold=None, min_depth=None, min_area=None, min_core_area=None)
-    assert _enlarged_splitting(no_options, specialist) == stored
+    assert _splittings(no_options, specialist) == (native, stored)
     with_an_option = Namespace(**{**vars(no_options), "core_threshold": 0.6})
-    assert _enlarged_splitting(with_an_option, specialist) is None
+    assert _splittings(with_an_option, specialist) == (replaced(native, core_threshold=0.6), None)

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from paddleseg_hru2net.analysis.workflow import (SEMImage, Segmentation, Splitting,
-                                                 analyze_segmentation, segment_image)
+from paddleseg_hru2net.analysis.workflow import (SPLITTING_RECORD_KEYS, SEMImage, Segmentation,
+                                                 Splitting, analyze_segmentation, segment_image)
 from paddleseg_hru2net.inference.segmenter import Segmenter
 
 __all__ = ["AnalysisModel", "segment_with_fallback"]
@@ -32,7 +32,7 @@ __all__ = ["AnalysisModel", "segment_with_fallback"]
 class AnalysisModel:
     """A model as the analysis uses it: ready to run, with the splitting settings chosen for it
     on validation images (and those for images enlarged for it, if it has them; see
-    :func:`~paddleseg_hru2net.analysis.workflow.enlarged_splitting_for`), and the name the
+    :func:`~paddleseg_hru2net.analysis.workflow.stored_splittings`), and the name the
     summary gives it."""
 
     segmenter: Segmenter
@@ -49,9 +49,10 @@ class AnalysisModel:
     def splitting_record(self) -> dict:
         """Its splitting settings for a run record: ``splitting`` and, if it has them,
         ``splitting_enlarged``."""
-        record = {"splitting": self.splitting.as_dict()}
+        native_key, enlarged_key = SPLITTING_RECORD_KEYS
+        record = {native_key: self.splitting.as_dict()}
         if self.enlarged_splitting is not None:
-            record["splitting_enlarged"] = self.enlarged_splitting.as_dict()
+            record[enlarged_key] = self.enlarged_splitting.as_dict()
         return record
 
 

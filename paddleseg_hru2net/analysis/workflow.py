@@ -12,7 +12,7 @@ import io
 import os
 import sys
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from paddleseg_hru2net.inference.segmenter import particle_probability_of
 __all__ = ["SEMImage", "ImageResult", "Splitting", "Segmentation", "load_sem_image", "overlay",
            "analyze_image", "segment_image", "analyze_segmentation", "write_image_results",
            "write_label_tiff", "summary_row", "image_record", "list_sem_images", "analyze_folder",
-           "splitting_for", "enlarged_splitting_for", "output_stems", "prepare_output_folder", "IMAGE_SUFFIXES"]
+           "stored_splittings", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
@@ -198,7 +198,7 @@ class Segmentation:
     def own_splitting(self) -> Optional[Splitting]:
         """The settings chosen for the model that made it, for its scale: those for images
         enlarged for the model where the model has them and the image was enlarged (contacts
-        between particles blur when an image is enlarged: see :func:`enlarged_splitting_for`)."""
+        between particles blur when an image is enlarged: see :func:`stored_splittings`)."""
         if self.enlarged_splitting is not None and self.scale.factor > 1.0:
             return self.enlarged_splitting
         return self.splitting
@@ -418,7 +418,7 @@ def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage
     stems = output_stems(images)
     settings = dict(settings or {}, pixel_size_nm=pixel_size_nm, data_bar_rows=data_bar_rows)
     if splitting is not None:
-        settings["splitting"] = splitting.as_dict()
+        settings[SPLITTING_RECORD_KEYS[0]] = splitting.as_dict()
     if resume:
         check_same_settings(out_dir, settings)
     write_json(os.path.join(out_dir, "run.json"), settings)
@@ -479,24 +479,25 @@ def _write_run_files(out_dir: str, records: List[dict], rows: List[dict], failur
         os.remove(failures_path)
 
 
-def splitting_for(source) -> Splitting:
-    """The splitting settings stored with a model (``splitting`` in its run record, chosen on
-    validation images), else the defaults of :class:`Splitting`."""
-    return _stored_splitting(source, "splitting") or Splitting()
+SPLITTING_RECORD_KEYS = ("splitting", "splitting_enlarged")
+"""The run-record keys of a model's splitting settings: those chosen at its own scale, and those
+for images enlarged for it (see :func:`stored_splittings`)."""
 
 
-def enlarged_splitting_for(source) -> Optional[Splitting]:
-    """The splitting settings a model keeps for images enlarged for it (``splitting_enlarged``
-    in its run record), or None. An image recorded at a coarser pixel size than the model's is
-    enlarged before segmentation; the contacts between its particles are blurred then, and the
-    model's contact class is weaker on them, so touching particles merge under the settings
-    chosen at the model's own scale, and its blurred probabilities widen the mask. These are
-    chosen on validation images resampled to coarser pixel sizes so that particle count and
-    median diameter agree with the native-scale ones (and the mask threshold for particle IoU)."""
-    return _stored_splitting(source, "splitting_enlarged")
+def stored_splittings(source) -> Tuple[Splitting, Optional[Splitting]]:
+    """The splitting settings stored with a model, read from its run record once:
 
-
-def _stored_splitting(source, key: str) -> Optional[Splitting]:
+    * ``splitting``, chosen on validation images at the model's own scale (else the defaults of
+      :class:`Splitting`);
+    * ``splitting_enlarged``, or None: those for images enlarged for it. An image recorded at a
+      coarser pixel size than the model's is enlarged before segmentation; the contacts between
+      its particles are blurred then, and the model's contact class is weaker on them, so
+      touching particles merge under the settings chosen at the model's own scale, and its
+      blurred probabilities widen the mask. These are chosen on validation images resampled to
+      coarser pixel sizes so that particle count and median diameter agree with the
+      native-scale ones (and the mask threshold for particle IoU).
+    """
     from paddleseg_hru2net.run_records import read_run_record
-    stored = read_run_record(source.weights).get(key) if source.weights else None
-    return Splitting(**stored) if stored else None
+    record = read_run_record(source.weights) if source.weights else {}
+    native, enlarged = (record.get(key) for key in SPLITTING_RECORD_KEYS)
+    return Splitting(**native) if native else Splitting(), Splitting(**enlarged) if enlarged else None

@@ -73,19 +73,19 @@ def _splitting_options(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in Splitting().as_dict() if getattr(args, k, None) is not None}
 
 
-def _splitting(args: argparse.Namespace, source):
-    from paddleseg_hru2net.analysis.workflow import Splitting, splitting_for
+def _splittings(args: argparse.Namespace, source) -> tuple:
+    """The model's splitting settings (:func:`~paddleseg_hru2net.analysis.workflow.stored_splittings`)
+    as the command line leaves them: options given there override the stored settings and then
+    apply to every image, so the model's settings for images enlarged for it are dropped."""
+    from paddleseg_hru2net.analysis.workflow import Splitting, stored_splittings
+    native, enlarged = stored_splittings(source)
+    options = _splitting_options(args)
+    if not options:
+        return native, enlarged
     try:
-        return Splitting(**{**splitting_for(source).as_dict(), **_splitting_options(args)})
+        return Splitting(**{**native.as_dict(), **options}), None
     except (TypeError, ValueError) as error:
         raise UserError(str(error)) from error
-
-
-def _enlarged_splitting(args: argparse.Namespace, source):
-    """The model's settings for images enlarged for it, unless splitting options were given
-    (they then apply to every image)."""
-    from paddleseg_hru2net.analysis.workflow import enlarged_splitting_for
-    return None if _splitting_options(args) else enlarged_splitting_for(source)
 
 
 def analysis_models(args: argparse.Namespace) -> list:
@@ -112,9 +112,12 @@ def analysis_models(args: argparse.Namespace) -> list:
     else:
         sources = [resolve_source(args.config, args.model_path, exported=deploy_dir,
                                   model=args.model)]
-    return [AnalysisModel(load_segmenter(source, args.backend, args.window), _splitting(args, source),
-                          source.name or source.describe(), _enlarged_splitting(args, source))
-            for source in sources]
+    models = []
+    for source in sources:
+        splitting, enlarged_splitting = _splittings(args, source)
+        models.append(AnalysisModel(load_segmenter(source, args.backend, args.window), splitting,
+                                    source.name or source.describe(), enlarged_splitting))
+    return models
 
 
 def segmentation_function(models: list, native_scale: bool):

@@ -57,7 +57,7 @@ def pipeline_steps(image_path: str, model: Optional[str], out_dir: str) -> Dict[
 
     from paddleseg_hru2net.analysis.particles import measure_particles
     from paddleseg_hru2net.analysis.workflow import (ImageResult, image_record, load_sem_image,
-                                                     particle_maps, splitting_for, write_image_results)
+                                                     particle_maps, stored_splittings, write_image_results)
     from paddleseg_hru2net.inference import load_segmenter, normalise, resolve_source
 
     steps: Dict[str, float] = {}
@@ -73,7 +73,7 @@ def pipeline_steps(image_path: str, model: Optional[str], out_dir: str) -> Dict[
     total = time.perf_counter() - start
     steps["model (windows)"] = segmenter.model_seconds
     steps["cut + blend windows"] = total - segmenter.model_seconds
-    splitting = splitting_for(source)
+    splitting, _ = stored_splittings(source)
     start = time.perf_counter()
     labels = splitting.labels(probabilities)
     steps["split particles"] = time.perf_counter() - start

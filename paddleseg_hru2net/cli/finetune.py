@@ -72,6 +72,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddleseg_hru2net.cli.train import main as train
     from paddleseg_hru2net.datasets.user_images import pair_images_with_masks, write_training_folder
     from paddleseg_hru2net.files import write_json, write_text
+    from paddleseg_hru2net.analysis.workflow import SPLITTING_RECORD_KEYS
     from paddleseg_hru2net.inference.feed import RECORDED_SETTINGS
     from paddleseg_hru2net.inference.source import resolve_source
     from paddleseg_hru2net.run_records import read_run_record
@@ -98,7 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     shutil.copyfile(os.path.join(final, "model.pdparams"), os.path.join(args.out, "model.pdparams"))
     shutil.copyfile(os.path.join(run_dir, "config.yml"), os.path.join(args.out, "config.yml"))
     meta = dict(read_run_record(os.path.join(final, "model.pdparams")))
-    for key in (*RECORDED_SETTINGS, "splitting", "splitting_enlarged", "window"):
+    for key in (*RECORDED_SETTINGS, *SPLITTING_RECORD_KEYS, "window"):
         if key in record:
             meta[key] = record[key]
     meta["finetuned_from"] = source.describe()
