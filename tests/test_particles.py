@@ -7,7 +7,7 @@ import pytest
 from paddleseg_hru2net.analysis import (feret_diameters, measure_particles, split_particles,
                                         split_touching)
 from paddleseg_hru2net.analysis.particles import drop_small_particles
-from paddleseg_hru2net.analysis.validation import match_particles
+from paddleseg_hru2net.analysis.validation import manual_particle_outcomes, match_particles
 
 
 def disc(shape, centre, radius):
@@ -100,6 +100,29 @@ def test_particle_matching_counts_one_to_one_overlaps():
     assert match.f1 == pytest.approx(2 * 1 / 5)
     same = match_particles(manual, manual)
     assert same.matched == 3 and same.f1 == 1.0
+
+
+def test_each_manual_particle_is_told_what_the_model_made_of_it():
+    """Six drawn particles, one of each outcome: found, joined to its touching neighbour (both
+    of a pair), cut in two, not found, and found but shifted by more than half its width."""
+    shape = (60, 320)
+    found, left, right = disc(shape, (30, 20), 12), disc(shape, (30, 60), 12), disc(shape, (30, 85), 12)
+    right &= ~left  # a 1-px background line between the touching pair, as the annotators draw it
+    right[:, 72] = False
+    cut, lost, moved = disc(shape, (30, 140), 12), disc(shape, (30, 190), 12), disc(shape, (30, 240), 12)
+    manual = np.zeros(shape, np.int32)
+    for number, particle in enumerate((found, left, right, cut, lost, moved), start=1):
+        manual[particle] = number
+    predicted = np.zeros(shape, np.int32)
+    predicted[found] = 1
+    predicted[left | right] = 2  # the pair merged
+    predicted[cut & (np.arange(shape[1]) < 138)] = 3  # cut in two with a gap between the halves
+    predicted[cut & (np.arange(shape[1]) > 142)] = 4
+    predicted[np.roll(moved, 9, axis=1)] = 5
+    outcomes = manual_particle_outcomes(manual, predicted)
+    assert outcomes == {1: "matched", 2: "merged", 3: "merged", 4: "split", 5: "missed", 6: "misshapen"}
+    assert set(manual_particle_outcomes(manual, manual).values()) == {"matched"}
+    assert set(manual_particle_outcomes(manual, np.zeros_like(manual)).values()) == {"missed"}
 
 
 def test_small_particles_are_dropped_and_the_rest_renumbered():

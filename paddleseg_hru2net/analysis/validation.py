@@ -10,8 +10,8 @@ threshold a particle can match at most one other).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Union
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -20,7 +20,8 @@ from paddleseg_hru2net.analysis.workflow import (ImageResult, SEMImage, Segmenta
                                                  analyze_image, analyze_segmentation)
 from paddleseg_hru2net.datasets.instance_targets import instances_from_mask
 
-__all__ = ["ParticleMatch", "match_particles", "ImageComparison", "manual_particles",
+__all__ = ["ParticleMatch", "match_particles", "OUTCOMES", "manual_particle_outcomes", "outcome_table",
+           "ImageComparison", "manual_particles",
            "compare_with_manual", "comparison_table", "summarise", "total_match", "score_splittings"]
 
 
@@ -50,6 +51,20 @@ class ParticleMatch:
                              self.predicted + other.predicted)
 
 
+def _overlaps(manual: np.ndarray, predicted: np.ndarray) -> tuple:
+    """``(manual ids, predicted ids, overlap pixels)`` of every overlapping pair of particles,
+    and the areas of all manual and all predicted particles (indexed by id)."""
+    if manual.shape != predicted.shape:
+        raise ValueError(f"label images differ in shape: {manual.shape} vs {predicted.shape}")
+    truth, guess = manual.ravel().astype(np.int64), predicted.ravel().astype(np.int64)
+    n_guess = int(guess.max())
+    both = (truth > 0) & (guess > 0)
+    pairs, overlap = np.unique(truth[both] * (n_guess + 1) + guess[both], return_counts=True)
+    truth_area = np.bincount(truth, minlength=int(truth.max()) + 1)
+    guess_area = np.bincount(guess, minlength=n_guess + 1)
+    return pairs // (n_guess + 1), pairs % (n_guess + 1), overlap, truth_area, guess_area
+
+
 def match_particles(manual: np.ndarray, predicted: np.ndarray,
                     iou_threshold: float = 0.5) -> ParticleMatch:
     """Count manual particles that one predicted particle overlaps with IoU > ``iou_threshold``.
@@ -58,20 +73,49 @@ def match_particles(manual: np.ndarray, predicted: np.ndarray,
         manual, predicted: int label images of the same shape (0 background).
         iou_threshold: at 0.5 or more each particle has at most one partner.
     """
-    if manual.shape != predicted.shape:
-        raise ValueError(f"label images differ in shape: {manual.shape} vs {predicted.shape}")
     if iou_threshold < 0.5:
         raise ValueError("iou_threshold below 0.5 allows one particle several partners")
-    truth, guess = manual.ravel().astype(np.int64), predicted.ravel().astype(np.int64)
-    n_truth, n_guess = int(truth.max()), int(guess.max())
-    both = (truth > 0) & (guess > 0)
-    pairs, overlap = np.unique(truth[both] * (n_guess + 1) + guess[both], return_counts=True)
-    truth_ids, guess_ids = pairs // (n_guess + 1), pairs % (n_guess + 1)
-    truth_area = np.bincount(truth, minlength=n_truth + 1)
-    guess_area = np.bincount(guess, minlength=n_guess + 1)
+    truth_ids, guess_ids, overlap, truth_area, guess_area = _overlaps(manual, predicted)
     iou = overlap / (truth_area[truth_ids] + guess_area[guess_ids] - overlap)
     count = lambda labels: len(np.unique(labels[labels > 0]))  # noqa: E731
-    return ParticleMatch(int((iou > iou_threshold).sum()), count(truth), count(guess))
+    return ParticleMatch(int((iou > iou_threshold).sum()), count(manual), count(predicted))
+
+
+#: What became of a manual particle in a model's labels (:func:`manual_particle_outcomes`).
+OUTCOMES = ("matched", "merged", "split", "missed", "misshapen")
+
+
+def manual_particle_outcomes(manual: np.ndarray, predicted: np.ndarray) -> Dict[int, str]:
+    """For each manual particle id, what the model made of it, judged by the predicted particle
+    that overlaps it most:
+
+    * ``matched``: that particle's IoU with it is above 0.5;
+    * ``merged``: it lies mostly (over half) inside that particle, which is larger: the model
+      joined it to a neighbour;
+    * ``split``: over half of it is particle in the model's mask, but no one particle holds half;
+    * ``missed``: under half of it is particle in the model's mask;
+    * ``misshapen``: mostly inside a particle no larger than it, whose IoU with it is 0.5 or
+      less (shifted or of another shape).
+    """
+    truth_ids, guess_ids, overlap, truth_area, guess_area = _overlaps(manual, predicted)
+    best_guess, best_overlap = {}, {}
+    for truth_id, guess_id, pixels in zip(truth_ids.tolist(), guess_ids.tolist(), overlap.tolist()):
+        if pixels > best_overlap.get(truth_id, 0):
+            best_guess[truth_id], best_overlap[truth_id] = guess_id, pixels
+    covered = np.bincount(manual.ravel().astype(np.int64), weights=(predicted.ravel() > 0),
+                          minlength=len(truth_area))
+    outcomes = {}
+    for truth_id in (np.flatnonzero(truth_area[1:]) + 1).tolist():
+        area, pixels = truth_area[truth_id], best_overlap.get(truth_id, 0)
+        guess_area_of_best = guess_area[best_guess[truth_id]] if pixels else 0
+        if pixels and pixels / (area + guess_area_of_best - pixels) > 0.5:
+            outcome = "matched"
+        elif 2 * pixels > area:
+            outcome = "merged" if guess_area_of_best > area else "misshapen"
+        else:
+            outcome = "split" if 2 * covered[truth_id] > area else "missed"
+        outcomes[truth_id] = outcome
+    return outcomes
 
 
 @dataclass
@@ -86,6 +130,7 @@ class ImageComparison:
     match: ParticleMatch
     pixels_both: int
     pixels_either: int
+    outcome_diameters: Dict[str, List[float]] = field(default_factory=dict)
 
     @property
     def count_manual(self) -> int:
@@ -136,9 +181,14 @@ def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
 
     manual = manual_mask > 0
     predicted = model.mask > 0
+    outcomes = manual_particle_outcomes(truth.labels, model.labels)
+    outcome_diameters: Dict[str, List[float]] = {outcome: [] for outcome in OUTCOMES}
+    for particle in truth.particles:
+        outcome_diameters[outcomes[particle.label]].append(particle.equivalent_diameter)
     return ImageComparison(os.path.basename(image.path), diameters(truth), diameters(model),
                            truth.unit, match_particles(truth.labels, model.labels),
-                           int((manual & predicted).sum()), int((manual | predicted).sum()))
+                           int((manual & predicted).sum()), int((manual | predicted).sum()),
+                           outcome_diameters)
 
 
 def comparison_table(rows: Sequence[ImageComparison]) -> List[str]:
@@ -157,6 +207,22 @@ def comparison_table(rows: Sequence[ImageComparison]) -> List[str]:
                  f"{total['median_manual']:.1f} | {total['median_model']:.1f} | "
                  f"{total['particle_iou']:.3f} | {total['matched']} | {total['precision']:.3f} | "
                  f"{total['recall']:.3f} | {total['f1']:.3f} |")
+    return lines
+
+
+def outcome_table(rows: Sequence[ImageComparison]) -> List[str]:
+    """Markdown lines: what became of the manual particles (:func:`manual_particle_outcomes`),
+    over all images (border-cut particles included, as in the matching): how many, their share
+    and their median equivalent circle diameter."""
+    unit = rows[0].unit if rows else "nm"
+    pooled = {outcome: [d for row in rows for d in row.outcome_diameters.get(outcome, [])]
+              for outcome in OUTCOMES}
+    total = sum(len(diameters) for diameters in pooled.values())
+    lines = [f"| manual particles | count | share | median ECD ({unit}) |", "|---|---|---|---|"]
+    for outcome, diameters in pooled.items():
+        median = f"{np.median(diameters):.1f}" if diameters else "-"
+        share = 100.0 * len(diameters) / total if total else 0.0
+        lines.append(f"| {outcome} | {len(diameters)} | {share:.1f} % | {median} |")
     return lines
 
 

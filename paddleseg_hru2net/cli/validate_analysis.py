@@ -109,7 +109,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UserError(f"--tune-thresholds {' '.join(map(str, thresholds))}: use values between 0 and 1")
     from tqdm import tqdm
 
-    from paddleseg_hru2net.analysis.validation import comparison_table, compare_with_manual, score_splittings, summarise
+    from paddleseg_hru2net.analysis.validation import (comparison_table, compare_with_manual, outcome_table,
+                                                       score_splittings, summarise)
     from paddleseg_hru2net.analysis.workflow import Splitting
     from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
     from paddleseg_hru2net.files import write_json
@@ -148,6 +149,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         used = Counter(segmentation.model for _, _, segmentation in samples)
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))
     print("\n".join(comparison_table(rows)))
+    print("\n".join(outcome_table(rows)))
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in total.items()}))
     if args.save_json:
         write_json(args.save_json, {"total": total, "split": args.split,
