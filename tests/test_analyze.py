@@ -357,6 +357,23 @@ def test_scale_is_estimated_from_a_first_pass_unless_that_pass_is_unreliable():
     assert choice.split_at_model_scale  # EMPS val: fewer large particles cut into pieces
 
 
+def test_enlargement_stays_within_the_pixel_budget(monkeypatch):
+    """An image the model would enlarge past MAX_SCALED_PIXELS is enlarged less (native if
+    even a little would not fit), and its scale says why; smaller images keep the full factor."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis import scale
+    model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, pixel_size_nm=2.5))
+    monkeypatch.setattr(scale, "MAX_SCALED_PIXELS", 100 * 100 * 4)  # a 100 x 100 image, x2 at most
+    small, _ = scale.choose_scale(np.zeros((50, 50), np.uint8), 10.0, model)
+    assert small.factor == 4.0 and "megapixels" not in small.describe()
+    capped, _ = scale.choose_scale(np.zeros((100, 100), np.uint8), 10.0, model)
+    assert capped.factor == 2.0 and "enlarged x2 instead of x4" in capped.describe()
+    too_big, _ = scale.choose_scale(np.zeros((180, 180), np.uint8), 10.0, model)
+    assert too_big.factor == 1.0 and "instead of x4" in too_big.describe()
+    shrunk, _ = scale.choose_scale(np.zeros((400, 400), np.uint8), 1.25, model)
+    assert shrunk.factor == 0.5  # shrinking is never capped
+
+
 def test_a_model_that_sizes_by_grey_values_skips_the_first_pass():
     """A model recording ``size_from: grey_values`` (trained at one particle size, so its own
     first pass would measure fragments) is resampled by the grey-value estimate even where a

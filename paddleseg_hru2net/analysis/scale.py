@@ -37,12 +37,17 @@ from paddleseg_hru2net.microscopy.resampling import resample
 
 __all__ = ["ScaleChoice", "median_particle_diameter", "resample", "probabilities_at",
            "choose_scale", "scaled_probabilities", "labels_to_grid", "first_pass_doubt", "MIN_FACTOR",
-           "MAX_FACTOR"]
+           "MAX_FACTOR", "MAX_SCALED_PIXELS"]
 
 #: The range of resampling factors. Shrinking as far as 1/8 lets images of particles up to about
 #: 190 px across reach the generalist's 23.3 px (EMPS val, default command: F1 0.661 with 1/4 as
 #: the floor, 0.695 with 1/8, 0.691 with 0.18, 0.695 with 0.1).
 MIN_FACTOR, MAX_FACTOR = 0.125, 4.0
+#: The most pixels an image is enlarged to: an image of tiny particles at a large frame size would
+#: otherwise be enlarged up to 16 times in pixels (a 4096 x 4096 frame: 268 megapixels, about
+#: 11 min a pass at 2.5 us a pixel and gigabytes of probabilities). 40 megapixels is about 100 s a
+#: pass on ONNX Runtime float here; the factor is lowered to fit, and the summary says so.
+MAX_SCALED_PIXELS = 40_000_000
 #: Factors this close to 1 are not worth a resampling (the model is trained with 0.75-1.33 jitter).
 NEUTRAL = (0.77, 1.3)
 _FOUR = ndimage.generate_binary_structure(2, 1)
@@ -120,6 +125,19 @@ def _clamped(factor: float) -> float:
     return float(min(max(factor, MIN_FACTOR), MAX_FACTOR))
 
 
+def _enlargement_within_budget(choice: ScaleChoice, shape: Tuple[int, ...]) -> ScaleChoice:
+    """``choice``, its factor lowered where the enlarged image would exceed
+    :data:`MAX_SCALED_PIXELS` (to 1, native, if even that would not fit)."""
+    pixels = float(shape[0]) * float(shape[1])
+    if choice.factor <= 1.0 or pixels * choice.factor ** 2 <= MAX_SCALED_PIXELS:
+        return choice
+    affordable = max(1.0, float(np.sqrt(MAX_SCALED_PIXELS / pixels)))
+    note = (f"; enlarged x{affordable:.3g} instead of x{choice.factor:.3g} to stay within "
+            f"{MAX_SCALED_PIXELS / 1e6:.0f} megapixels: particles are smaller than the model's")
+    return ScaleChoice(1.0 if affordable < NEUTRAL[1] else round(affordable, 4), choice.source + note,
+                       choice.split_at_model_scale)
+
+
 def choose_scale(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
                  resample_to_model: bool = True) -> Tuple[ScaleChoice, Optional[np.ndarray]]:
     """``(ScaleChoice, the native-scale probabilities of a first pass or None)`` following the
@@ -133,8 +151,9 @@ def choose_scale(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Se
         factor = _clamped(pixel_size_nm / feed.pixel_size_nm)
         if NEUTRAL[0] <= factor <= NEUTRAL[1]:
             return ScaleChoice(1.0, "pixel size matches the model's"), None
-        return ScaleChoice(round(factor, 4), f"pixel size {pixel_size_nm:.3g} nm, model "
-                                             f"{feed.pixel_size_nm:.3g} nm"), None
+        return _enlargement_within_budget(ScaleChoice(round(factor, 4), f"pixel size {pixel_size_nm:.3g} nm, "
+                                                                    f"model {feed.pixel_size_nm:.3g} nm"),
+                                          grey.shape), None
     if not feed.particle_diameter_px:
         return ScaleChoice(1.0, "native"), None
     first, diameter, how, from_grey_values = _estimated_particle_diameter(grey, segmenter)
@@ -143,9 +162,9 @@ def choose_scale(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Se
     factor = _clamped(feed.particle_diameter_px / diameter)
     if NEUTRAL[0] <= factor <= NEUTRAL[1]:
         return ScaleChoice(1.0, f"{how}: particle size matches the model's"), first
-    return ScaleChoice(round(factor, 4), f"{how}: median diameter {diameter:.1f} px, model "
-                                         f"{feed.particle_diameter_px:.1f} px",
-                       split_at_model_scale=from_grey_values), first
+    return _enlargement_within_budget(ScaleChoice(round(factor, 4), f"{how}: median diameter {diameter:.1f} px, "
+                                                                f"model {feed.particle_diameter_px:.1f} px",
+                                                  split_at_model_scale=from_grey_values), grey.shape), first
 
 
 def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
