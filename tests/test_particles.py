@@ -120,9 +120,15 @@ def test_each_manual_particle_is_told_what_the_model_made_of_it():
     predicted[cut & (np.arange(shape[1]) > 142)] = 4
     predicted[np.roll(moved, 9, axis=1)] = 5
     outcomes = manual_particle_outcomes(manual, predicted)
-    assert outcomes == {1: "matched", 2: "merged", 3: "merged", 4: "split", 5: "missed", 6: "misshapen"}
-    assert set(manual_particle_outcomes(manual, manual).values()) == {"matched"}
-    assert set(manual_particle_outcomes(manual, np.zeros_like(manual)).values()) == {"missed"}
+    kinds = {number: outcome.kind for number, outcome in outcomes.items()}
+    assert kinds == {1: "matched", 2: "merged", 3: "merged", 4: "split", 5: "missed", 6: "misshapen"}
+    assert outcomes[1].area_ratio == 1.0 and outcomes[2].area_ratio > 1.8 and outcomes[5].area_ratio == 0.0
+    same = manual_particle_outcomes(manual, manual).values()
+    assert {o.kind for o in same} == {"matched"} and {o.area_ratio for o in same} == {1.0}
+    none = manual_particle_outcomes(manual, np.zeros_like(manual)).values()
+    assert {o.kind for o in none} == {"missed"}
+    wider = manual_particle_outcomes(found.astype(np.int32), disc(shape, (30, 20), 13).astype(np.int32))
+    assert wider[1].kind == "matched" and np.sqrt(wider[1].area_ratio) == pytest.approx(13 / 12, rel=0.03)
 
 
 def test_small_particles_are_dropped_and_the_rest_renumbered():

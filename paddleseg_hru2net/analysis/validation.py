@@ -20,7 +20,7 @@ from paddleseg_hru2net.analysis.workflow import (ImageResult, SEMImage, Segmenta
                                                  analyze_image, analyze_segmentation)
 from paddleseg_hru2net.datasets.instance_targets import instances_from_mask
 
-__all__ = ["ParticleMatch", "match_particles", "OUTCOMES", "manual_particle_outcomes", "outcome_table",
+__all__ = ["ParticleMatch", "match_particles", "OUTCOMES", "ParticleOutcome", "manual_particle_outcomes", "outcome_table",
            "ImageComparison", "manual_particles",
            "compare_with_manual", "comparison_table", "summarise", "total_match", "score_splittings"]
 
@@ -85,7 +85,16 @@ def match_particles(manual: np.ndarray, predicted: np.ndarray,
 OUTCOMES = ("matched", "merged", "split", "missed", "misshapen")
 
 
-def manual_particle_outcomes(manual: np.ndarray, predicted: np.ndarray) -> Dict[int, str]:
+@dataclass(frozen=True)
+class ParticleOutcome:
+    """What became of one manual particle (one of :data:`OUTCOMES`), and the area of the model
+    particle that overlaps it most over its own (0 where none does)."""
+
+    kind: str
+    area_ratio: float
+
+
+def manual_particle_outcomes(manual: np.ndarray, predicted: np.ndarray) -> Dict[int, ParticleOutcome]:
     """For each manual particle id, what the model made of it, judged by the predicted particle
     that overlaps it most:
 
@@ -114,7 +123,7 @@ def manual_particle_outcomes(manual: np.ndarray, predicted: np.ndarray) -> Dict[
             outcome = "merged" if guess_area_of_best > area else "misshapen"
         else:
             outcome = "split" if 2 * covered[truth_id] > area else "missed"
-        outcomes[truth_id] = outcome
+        outcomes[truth_id] = ParticleOutcome(outcome, float(guess_area_of_best / area))
     return outcomes
 
 
@@ -131,6 +140,7 @@ class ImageComparison:
     pixels_both: int
     pixels_either: int
     outcome_diameters: Dict[str, List[float]] = field(default_factory=dict)
+    matched_diameter_ratios: List[float] = field(default_factory=list)
 
     @property
     def count_manual(self) -> int:
@@ -184,11 +194,12 @@ def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
     outcomes = manual_particle_outcomes(truth.labels, model.labels)
     outcome_diameters: Dict[str, List[float]] = {outcome: [] for outcome in OUTCOMES}
     for particle in truth.particles:
-        outcome_diameters[outcomes[particle.label]].append(particle.equivalent_diameter)
+        outcome_diameters[outcomes[particle.label].kind].append(particle.equivalent_diameter)
+    matched_ratios = [float(np.sqrt(o.area_ratio)) for o in outcomes.values() if o.kind == "matched"]
     return ImageComparison(os.path.basename(image.path), diameters(truth), diameters(model),
                            truth.unit, match_particles(truth.labels, model.labels),
                            int((manual & predicted).sum()), int((manual | predicted).sum()),
-                           outcome_diameters)
+                           outcome_diameters, matched_ratios)
 
 
 def comparison_table(rows: Sequence[ImageComparison]) -> List[str]:
@@ -213,7 +224,9 @@ def comparison_table(rows: Sequence[ImageComparison]) -> List[str]:
 def outcome_table(rows: Sequence[ImageComparison]) -> List[str]:
     """Markdown lines: what became of the manual particles (:func:`manual_particle_outcomes`),
     over all images (border-cut particles included, as in the matching): how many, their share
-    and their median equivalent circle diameter."""
+    and their median equivalent circle diameter; then how much larger the model draws the
+    particles it matches (the median ratio of equivalent diameters, model over manual), which
+    tells a wide mask from merged particles."""
     unit = rows[0].unit if rows else "nm"
     pooled = {outcome: [d for row in rows for d in row.outcome_diameters.get(outcome, [])]
               for outcome in OUTCOMES}
@@ -223,6 +236,9 @@ def outcome_table(rows: Sequence[ImageComparison]) -> List[str]:
         median = f"{np.median(diameters):.1f}" if diameters else "-"
         share = 100.0 * len(diameters) / total if total else 0.0
         lines.append(f"| {outcome} | {len(diameters)} | {share:.1f} % | {median} |")
+    ratios = [r for row in rows for r in row.matched_diameter_ratios]
+    if ratios:
+        lines.append(f"matched particles: model / manual equivalent diameter, median {np.median(ratios):.3f}")
     return lines
 
 
