@@ -137,6 +137,20 @@ def test_analyze_checks_the_output_folder_before_loading_a_model(tmp_path):
     assert_clean_failure(result, "cannot be written")
 
 
+def test_unusable_splitting_settings_in_a_run_record_are_a_one_line_error(tmp_path):
+    import json
+    shipped = Path(__file__).resolve().parents[1] / "paddleseg_hru2net/weights/hru2netp_contact_tio2"
+    for name in ("config.yml", "model.pdparams"):
+        shutil.copy(shipped / name, tmp_path / name)
+    record = json.loads((shipped / "train_meta.json").read_text())
+    record["splitting"] = {"threshold": 0.9, "core_threshold": 0.5}
+    (tmp_path / "train_meta.json").write_text(json.dumps(record))
+    write_sem(tmp_path / "sem.png", 64, 64)
+    result = run_tool(*ANALYZE, str(tmp_path / "sem.png"), "--out", str(tmp_path / "out"), "--config",
+                      str(tmp_path / "config.yml"), "--model_path", str(tmp_path / "model.pdparams"), check=False)
+    assert_clean_failure(result, "model.pdparams", "splitting settings in its train_meta.json", "core threshold")
+
+
 def test_corrupt_exported_models_are_one_line_errors(tmp_path, model_cache):
     from paddleseg_hru2net.inference import load_segmenter
     from paddleseg_hru2net.inference.export_cache import cached_export

@@ -78,7 +78,11 @@ def _splittings(args: argparse.Namespace, source) -> tuple:
     as the command line leaves them: options given there override the stored settings and then
     apply to every image, so the model's settings for images enlarged for it are dropped."""
     from paddleseg_hru2net.analysis.workflow import Splitting, stored_splittings
-    native, enlarged = stored_splittings(source)
+    try:
+        native, enlarged = stored_splittings(source)
+    except (TypeError, ValueError) as error:
+        raise UserError(f"{source.describe()}: the splitting settings in its train_meta.json cannot be "
+                        f"used ({error}): mend or remove them") from error
     options = _splitting_options(args)
     if not options:
         return native, enlarged
