@@ -421,6 +421,29 @@ def unsure_of_bright_runner(batch: np.ndarray) -> np.ndarray:
     return np.concatenate([np.where(x < 0, -5.0 * x, 0.0), np.full_like(x, 0.01)], axis=1)
 
 
+def test_a_model_that_decides_polarity_by_shape_keeps_the_way_round_with_convex_particles():
+    """Taken the wrong way round, an image's 'particles' are the background between its
+    particles: one concave network. A model recording ``polarity_from: shape`` keeps the way
+    round whose particles are the more convex (a model sure of both ways, so confidence could
+    not tell), and says why."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.contrast import particle_solidity
+    from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
+    from paddleseg_hru2net.inference import particle_probability_of
+    bright = _discs(24)
+    discs_probabilities = THRESHOLD_MODEL.probabilities(bright)
+    background_probabilities = THRESHOLD_MODEL.probabilities(255 - bright)  # one region with holes
+    assert particle_solidity(discs_probabilities) > 0.9 and particle_solidity(discs_probabilities) > \
+        particle_solidity(background_probabilities) + 0.02
+    assert particle_solidity(np.stack([np.ones((32, 32)), np.zeros((32, 32))])) == 0.0
+    model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, polarity_from="shape"))
+    for name, grey in (("bright", bright), ("dark", 255 - bright)):
+        segmentation = segment_image(SEMImage(f"{name}.png", grey, 0, None, "none (pixels)"), model, False)
+        assert segmentation.contrast.startswith("inverted" if name == "dark" else "as recorded")
+        assert "its particles are the more convex: particle solidity" in segmentation.contrast
+        assert np.array_equal(particle_probability_of(segmentation.probabilities) > 0.5, bright > 100)
+
+
 def test_a_model_that_decides_polarity_by_confidence_keeps_the_surer_way_round():
     """Bright discs on a dark frame and the inverse: a model recording ``polarity_from:
     confidence`` is surer of the bright-on-dark version either way, inverts the dark-on-bright

@@ -210,12 +210,12 @@ class Segmentation:
 def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True) -> Segmentation:
     """The image segmented at the model's scale (:mod:`paddleseg_hru2net.analysis.scale`), with
     its contrast inverted first if the model knows bright particles only and these look dark
-    (:mod:`paddleseg_hru2net.analysis.contrast`; by the histogram, or by which way round the
-    model is surer of, as its ``Feed.polarity_from`` says)."""
+    (:mod:`paddleseg_hru2net.analysis.contrast`; by the histogram, or by segmenting both ways
+    round, as its ``Feed.polarity_from`` says)."""
     from paddleseg_hru2net.analysis.contrast import particles_look_dark
     feed = segmenter.feed
-    if feed.polarity == "bright" and feed.polarity_from == "confidence":
-        return _segmented_the_surer_way_round(image, segmenter, resample_to_model)
+    if feed.polarity == "bright" and feed.polarity_from != "histogram":
+        return _segmented_the_likelier_way_round(image, segmenter, resample_to_model)
     grey, contrast = image.grey, "as recorded"
     if feed.polarity == "bright" and particles_look_dark(grey):
         grey, contrast = 255 - grey, "inverted for the model (dark particles on a bright background detected)"
@@ -230,23 +230,32 @@ def _segmented(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter, resa
     return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast)
 
 
-def _segmented_the_surer_way_round(image: SEMImage, segmenter, resample_to_model: bool) -> Segmentation:
-    """The image segmented as recorded and inverted; the segmentation whose mean class
-    confidence (:func:`~paddleseg_hru2net.analysis.contrast.mean_confidence`) is higher. Both
-    are segmented at one scale unless a first pass (which depends on the contrast) chose it."""
-    from paddleseg_hru2net.analysis.contrast import mean_confidence
+#: How the summary names each ``Feed.polarity_from`` measure of a segmentation.
+_MEASURE_NAMES = {"confidence": ("mean confidence", "the model is surer of it"),
+                  "shape": ("particle solidity", "its particles are the more convex")}
+
+
+def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_model: bool) -> Segmentation:
+    """The image segmented as recorded and inverted; the segmentation that scores higher by the
+    model's ``Feed.polarity_from`` measure
+    (:data:`~paddleseg_hru2net.analysis.contrast.POLARITY_MEASURES`, taken at the segmentation
+    scale). Both are segmented at one scale unless a first pass (which depends on the contrast)
+    chose it."""
+    from paddleseg_hru2net.analysis.contrast import POLARITY_MEASURES
     from paddleseg_hru2net.analysis.scale import choose_scale
+    measure = POLARITY_MEASURES[segmenter.feed.polarity_from]
+    measure_name, why = _MEASURE_NAMES[segmenter.feed.polarity_from]
     chosen = choose_scale(image.grey, image.pixel_size_nm, segmenter, resample_to_model)
     scale, first_pass = chosen
     recorded = _segmented(image.grey, image.pixel_size_nm, segmenter, resample_to_model, "", chosen)
     inverted = _segmented(255 - image.grey, image.pixel_size_nm, segmenter, resample_to_model, "",
                           None if first_pass is not None else (scale, None))
-    sure = {name: mean_confidence(s.probabilities if s.at_model_scale is None else s.at_model_scale)
-            for name, s in (("recorded", recorded), ("inverted", inverted))}
-    versus = f"mean confidence {sure['recorded']:.3f} as recorded, {sure['inverted']:.3f} inverted"
-    if sure["inverted"] > sure["recorded"]:
-        return replace(inverted, contrast=f"inverted for the model (it is surer of it: {versus})")
-    return replace(recorded, contrast=f"as recorded (the model is surer of it: {versus})")
+    score = {name: measure(s.probabilities if s.at_model_scale is None else s.at_model_scale)
+             for name, s in (("recorded", recorded), ("inverted", inverted))}
+    versus = f"{measure_name} {score['recorded']:.3f} as recorded, {score['inverted']:.3f} inverted"
+    if score["inverted"] > score["recorded"]:
+        return replace(inverted, contrast=f"inverted for the model ({why}: {versus})")
+    return replace(recorded, contrast=f"as recorded ({why}: {versus})")
 
 
 def analyze_segmentation(image: SEMImage, segmentation: Segmentation,

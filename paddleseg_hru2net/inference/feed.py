@@ -12,7 +12,7 @@ __all__ = ["Feed", "SIZE_SOURCES", "POLARITY_SOURCES", "RECORDED_SETTINGS", "rec
 #: How a particle size can be estimated where an image has no pixel size (``Feed.size_from``).
 SIZE_SOURCES = ("first_pass", "grey_values")
 #: How a bright-only model decides whether to invert an image (``Feed.polarity_from``).
-POLARITY_SOURCES = ("histogram", "confidence")
+POLARITY_SOURCES = ("histogram", "confidence", "shape")
 #: The :class:`Feed` settings a training run records (``train_meta.json``) and an exported model
 #: carries (``deploy.yaml``): what the weights know, beyond their window and normalisation.
 RECORDED_SETTINGS = ("pixel_size_nm", "particle_diameter_px", "polarity", "size_from", "polarity_from")
@@ -43,8 +43,9 @@ class Feed:
             model trained at one particle size, whose first pass on other sizes measures
             fragments).
         polarity_from: how a ``bright`` model decides whether an image has dark particles and
-            is to be inverted: ``histogram`` (the grey-level histogram alone) or ``confidence``
-            (both ways round are segmented; the one the model is surer of is kept).
+            is to be inverted: ``histogram`` (the grey-level histogram alone), or both ways round
+            are segmented and the one kept is the one the model is surer of (``confidence``) or
+            whose particles are the more convex (``shape``).
         stride: ``(height, width)`` step between windows; default 3/4 of the window.
     """
 
@@ -87,8 +88,9 @@ class Feed:
     @property
     def sees_both_polarities(self) -> bool:
         """Whether an image reaches the model either way round: a model trained on both
-        polarities, or a bright one that segments both and keeps the one it is surer of."""
-        return self.polarity == "both" or self.polarity_from == "confidence"
+        polarities, or a bright one that segments both and keeps the likelier (by confidence or
+        shape)."""
+        return self.polarity == "both" or self.polarity_from != "histogram"
 
     def as_dict(self) -> dict:
         return {"window": list(self.window), "stride": list(self.stride), "channels": self.channels,
