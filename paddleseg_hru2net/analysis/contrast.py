@@ -19,7 +19,7 @@ gaps between its particles: concave wedges between packed spheres, or one networ
 background; taken the right way round they are compact. With the shipped generalist, each image
 resampled by the grey-value size estimate, the right way round is chosen by the histogram for 27
 of the 37 EMPS val images, by confidence for 29 and by shape for 35; on 60 EMPS training images
-outside the val carve (`runs/exp/polarity_shape2.py`), by confidence for 48 and by shape for 53.
+outside the val carve (`tools/experiments/polarity_rules.py`), by confidence for 48 and by shape for 53.
 """
 from __future__ import annotations
 

@@ -1,0 +1,57 @@
+"""Reproduce the polarity counts of docs/results.md ("Polarity by particle shape"): how often each
+rule takes an EMPS image the right way round for the shipped generalist, each image resampled by
+the grey-value size estimate as the analysis does.
+
+    python tools/experiments/polarity_rules.py val           # the 37 val images
+    python tools/experiments/polarity_rules.py train 60      # 60 EMPS images outside the val carve
+
+The right way round is the annotated one (particles brighter or darker than the rest of the image,
+by the instance map). Rules: the grey-level histogram, the model's mean confidence, and the
+solidity of its particle interiors (``polarity_from`` histogram, confidence, shape).
+"""
+import json
+import sys
+
+from paddleseg_hru2net.analysis.contrast import POLARITY_MEASURES, particles_look_dark
+from paddleseg_hru2net.analysis.scale import choose_scale, probabilities_at
+from paddleseg_hru2net.datasets.generalist import emps_ids, particles_are_darker, read_emps_sample
+from paddleseg_hru2net.inference import load_segmenter, shipped_source
+
+EMPS, MANIFEST = "../shared/data/emps_train", "data/generalist_r2/manifest.json"
+
+
+def image_ids(which: str, count: int) -> list:
+    with open(MANIFEST) as handle:
+        val = json.load(handle)["sources"]["emps"]["val_ids"]
+    if which == "val":
+        return val
+    return [i for i in emps_ids(EMPS) if i not in set(val)][1::2][:count]
+
+
+def main(which: str, count: int) -> None:
+    segmenter = load_segmenter(shipped_source("hru2netp_contact_generalist"), "onnxruntime-int8", None)
+    right = {"histogram": 0, **{name: 0 for name in POLARITY_MEASURES}}
+    images = 0
+    for image_id in image_ids(which, count):
+        grey, instances = read_emps_sample(EMPS, image_id)
+        if not (instances > 0).any() or (instances > 0).all():
+            continue
+        images += 1
+        dark = bool(particles_are_darker(grey, instances))
+        right["histogram"] += bool(particles_look_dark(grey)) == dark
+        choice, _ = choose_scale(grey, None, segmenter)
+        ways = {}
+        for name, way in (("recorded", grey), ("inverted", 255 - grey)):
+            probabilities, scaled = probabilities_at(segmenter, way, choice.factor)
+            ways[name] = scaled if scaled is not None else probabilities
+        for rule, measure in POLARITY_MEASURES.items():
+            right[rule] += (measure(ways["inverted"]) > measure(ways["recorded"])) == dark
+        print(f"{images}: {image_id} {'dark' if dark else 'bright'}", flush=True)
+    for rule, count_right in right.items():
+        print(f"{rule}: right way round for {count_right} of {images} images")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in ("val", "train"):
+        sys.exit(__doc__)
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 60)
