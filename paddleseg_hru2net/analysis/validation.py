@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -51,9 +51,19 @@ class ParticleMatch:
                              self.predicted + other.predicted)
 
 
-def _overlaps(manual: np.ndarray, predicted: np.ndarray) -> tuple:
-    """``(manual ids, predicted ids, overlap pixels)`` of every overlapping pair of particles,
-    and the areas of all manual and all predicted particles (indexed by id)."""
+class _Overlaps(NamedTuple):
+    """Every overlapping pair of a manual and a predicted particle (``manual_ids``,
+    ``predicted_ids``, ``pixels`` in common), and the areas of all manual and all predicted
+    particles (indexed by id)."""
+
+    manual_ids: np.ndarray
+    predicted_ids: np.ndarray
+    pixels: np.ndarray
+    manual_area: np.ndarray
+    predicted_area: np.ndarray
+
+
+def _overlaps(manual: np.ndarray, predicted: np.ndarray) -> _Overlaps:
     if manual.shape != predicted.shape:
         raise ValueError(f"label images differ in shape: {manual.shape} vs {predicted.shape}")
     truth, guess = manual.ravel().astype(np.int64), predicted.ravel().astype(np.int64)
@@ -62,7 +72,7 @@ def _overlaps(manual: np.ndarray, predicted: np.ndarray) -> tuple:
     pairs, overlap = np.unique(truth[both] * (n_guess + 1) + guess[both], return_counts=True)
     truth_area = np.bincount(truth, minlength=int(truth.max()) + 1)
     guess_area = np.bincount(guess, minlength=n_guess + 1)
-    return pairs // (n_guess + 1), pairs % (n_guess + 1), overlap, truth_area, guess_area
+    return _Overlaps(pairs // (n_guess + 1), pairs % (n_guess + 1), overlap, truth_area, guess_area)
 
 
 def match_particles(manual: np.ndarray, predicted: np.ndarray,
@@ -73,12 +83,16 @@ def match_particles(manual: np.ndarray, predicted: np.ndarray,
         manual, predicted: int label images of the same shape (0 background).
         iou_threshold: at 0.5 or more each particle has at most one partner.
     """
+    return _matches(_overlaps(manual, predicted), iou_threshold)
+
+
+def _matches(overlaps: _Overlaps, iou_threshold: float = 0.5) -> ParticleMatch:
     if iou_threshold < 0.5:
         raise ValueError("iou_threshold below 0.5 allows one particle several partners")
-    truth_ids, guess_ids, overlap, truth_area, guess_area = _overlaps(manual, predicted)
-    iou = overlap / (truth_area[truth_ids] + guess_area[guess_ids] - overlap)
-    count = lambda labels: len(np.unique(labels[labels > 0]))  # noqa: E731
-    return ParticleMatch(int((iou > iou_threshold).sum()), count(manual), count(predicted))
+    o = overlaps
+    iou = o.pixels / (o.manual_area[o.manual_ids] + o.predicted_area[o.predicted_ids] - o.pixels)
+    return ParticleMatch(int((iou > iou_threshold).sum()), int(np.count_nonzero(o.manual_area[1:])),
+                         int(np.count_nonzero(o.predicted_area[1:])))
 
 
 #: What became of a manual particle in a model's labels (:func:`manual_particle_outcomes`).
@@ -106,17 +120,20 @@ def manual_particle_outcomes(manual: np.ndarray, predicted: np.ndarray) -> Dict[
     * ``misshapen``: mostly inside a particle no larger than it, whose IoU with it is 0.5 or
       less (shifted or of another shape).
     """
-    truth_ids, guess_ids, overlap, truth_area, guess_area = _overlaps(manual, predicted)
+    return _outcomes(_overlaps(manual, predicted))
+
+
+def _outcomes(overlaps: _Overlaps) -> Dict[int, ParticleOutcome]:
+    o = overlaps
     best_guess, best_overlap = {}, {}
-    for truth_id, guess_id, pixels in zip(truth_ids.tolist(), guess_ids.tolist(), overlap.tolist()):
+    for truth_id, guess_id, pixels in zip(o.manual_ids.tolist(), o.predicted_ids.tolist(), o.pixels.tolist()):
         if pixels > best_overlap.get(truth_id, 0):
             best_guess[truth_id], best_overlap[truth_id] = guess_id, pixels
-    covered = np.bincount(manual.ravel().astype(np.int64), weights=(predicted.ravel() > 0),
-                          minlength=len(truth_area))
+    covered = np.bincount(o.manual_ids, weights=o.pixels, minlength=len(o.manual_area))
     outcomes = {}
-    for truth_id in (np.flatnonzero(truth_area[1:]) + 1).tolist():
-        area, pixels = truth_area[truth_id], best_overlap.get(truth_id, 0)
-        guess_area_of_best = guess_area[best_guess[truth_id]] if pixels else 0
+    for truth_id in (np.flatnonzero(o.manual_area[1:]) + 1).tolist():
+        area, pixels = o.manual_area[truth_id], best_overlap.get(truth_id, 0)
+        guess_area_of_best = o.predicted_area[best_guess[truth_id]] if pixels else 0
         if pixels and pixels / (area + guess_area_of_best - pixels) > 0.5:
             outcome = "matched"
         elif 2 * pixels > area:
@@ -191,13 +208,14 @@ def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
 
     manual = manual_mask > 0
     predicted = model.mask > 0
-    outcomes = manual_particle_outcomes(truth.labels, model.labels)
+    overlaps = _overlaps(truth.labels, model.labels)
+    outcomes = _outcomes(overlaps)
     outcome_diameters: Dict[str, List[float]] = {outcome: [] for outcome in OUTCOMES}
     for particle in truth.particles:
         outcome_diameters[outcomes[particle.label].kind].append(particle.equivalent_diameter)
     matched_ratios = [float(np.sqrt(o.area_ratio)) for o in outcomes.values() if o.kind == "matched"]
     return ImageComparison(os.path.basename(image.path), diameters(truth), diameters(model),
-                           truth.unit, match_particles(truth.labels, model.labels),
+                           truth.unit, _matches(overlaps),
                            int((manual & predicted).sum()), int((manual | predicted).sum()),
                            outcome_diameters, matched_ratios)
 
