@@ -23,13 +23,13 @@ outside the val carve (`tools/experiments/polarity_rules.py`), by confidence for
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, NamedTuple, Optional
 
 import numpy as np
 from scipy import ndimage
 
 __all__ = ["UNDECIDED_GREY_LEVELS", "particles_look_dark", "mean_confidence", "particle_solidity",
-           "POLARITY_MEASURES"]
+           "PolarityMeasure", "POLARITY_MEASURES"]
 
 #: |mean - mode| below this many grey levels (of 255) decides nothing.
 UNDECIDED_GREY_LEVELS = 2.0
@@ -65,13 +65,27 @@ def particle_solidity(probabilities: np.ndarray) -> float:
     (class 1 more likely than not), which keeps touching particles apart, else the connected
     regions of the particle mask."""
     from skimage.measure import regionprops
-    regions = probabilities[1] > 0.5 if probabilities.shape[0] > 2 else probabilities[0] < 0.5
+
+    from paddleseg_hru2net.inference.segmenter import particle_probability_of
+    interiors_known = probabilities.shape[0] > 2
+    regions = (probabilities[1] if interiors_known else particle_probability_of(probabilities)) > 0.5
     labels, _ = ndimage.label(regions)
     props = [p for p in regionprops(labels) if p.area >= _SMALLEST_REGION]
     area = sum(p.area for p in props)
     return float(sum(p.solidity * p.area for p in props) / area) if area else 0.0
 
 
-#: What a model that segments both ways round keeps the larger of (``Feed.polarity_from``).
-POLARITY_MEASURES: Dict[str, Callable[[np.ndarray], float]] = {"confidence": mean_confidence,
-                                                               "shape": particle_solidity}
+class PolarityMeasure(NamedTuple):
+    """What a model that segments an image both ways round keeps the larger of, and how the
+    summary words it."""
+
+    score: Callable[[np.ndarray], float]
+    name: str
+    reason: str
+
+
+#: The measures by their ``Feed.polarity_from`` names.
+POLARITY_MEASURES: Dict[str, PolarityMeasure] = {
+    "confidence": PolarityMeasure(mean_confidence, "mean confidence", "the model is surer of it"),
+    "shape": PolarityMeasure(particle_solidity, "particle solidity", "its particles are the more convex"),
+}

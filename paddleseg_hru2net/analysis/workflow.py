@@ -214,7 +214,7 @@ def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True) ->
     round, as its ``Feed.polarity_from`` says)."""
     from paddleseg_hru2net.analysis.contrast import particles_look_dark
     feed = segmenter.feed
-    if feed.polarity == "bright" and feed.polarity_from != "histogram":
+    if feed.segments_both_ways:
         return _segmented_the_likelier_way_round(image, segmenter, resample_to_model)
     grey, contrast = image.grey, "as recorded"
     if feed.polarity == "bright" and particles_look_dark(grey):
@@ -230,11 +230,6 @@ def _segmented(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter, resa
     return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast)
 
 
-#: How the summary names each ``Feed.polarity_from`` measure of a segmentation.
-_MEASURE_NAMES = {"confidence": ("mean confidence", "the model is surer of it"),
-                  "shape": ("particle solidity", "its particles are the more convex")}
-
-
 def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_model: bool) -> Segmentation:
     """The image segmented as recorded and inverted; the segmentation that scores higher by the
     model's ``Feed.polarity_from`` measure
@@ -244,18 +239,17 @@ def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_mo
     from paddleseg_hru2net.analysis.contrast import POLARITY_MEASURES
     from paddleseg_hru2net.analysis.scale import choose_scale
     measure = POLARITY_MEASURES[segmenter.feed.polarity_from]
-    measure_name, why = _MEASURE_NAMES[segmenter.feed.polarity_from]
     chosen = choose_scale(image.grey, image.pixel_size_nm, segmenter, resample_to_model)
     scale, first_pass = chosen
     recorded = _segmented(image.grey, image.pixel_size_nm, segmenter, resample_to_model, "", chosen)
     inverted = _segmented(255 - image.grey, image.pixel_size_nm, segmenter, resample_to_model, "",
                           None if first_pass is not None else (scale, None))
-    score = {name: measure(s.probabilities if s.at_model_scale is None else s.at_model_scale)
+    score = {name: measure.score(s.probabilities if s.at_model_scale is None else s.at_model_scale)
              for name, s in (("recorded", recorded), ("inverted", inverted))}
-    versus = f"{measure_name} {score['recorded']:.3f} as recorded, {score['inverted']:.3f} inverted"
+    versus = f"{measure.name} {score['recorded']:.3f} as recorded, {score['inverted']:.3f} inverted"
     if score["inverted"] > score["recorded"]:
-        return replace(inverted, contrast=f"inverted for the model ({why}: {versus})")
-    return replace(recorded, contrast=f"as recorded ({why}: {versus})")
+        return replace(inverted, contrast=f"inverted for the model ({measure.reason}: {versus})")
+    return replace(recorded, contrast=f"as recorded ({measure.reason}: {versus})")
 
 
 def analyze_segmentation(image: SEMImage, segmentation: Segmentation,

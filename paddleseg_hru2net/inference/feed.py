@@ -86,11 +86,16 @@ class Feed:
         return replace(self, window=window, stride=tuple(stride) if stride is not None else None)
 
     @property
+    def segments_both_ways(self) -> bool:
+        """Whether a bright-only model segments an image as recorded and inverted and keeps the
+        likelier (``polarity_from`` other than ``histogram``)."""
+        return self.polarity == "bright" and self.polarity_from != "histogram"
+
+    @property
     def sees_both_polarities(self) -> bool:
         """Whether an image reaches the model either way round: a model trained on both
-        polarities, or a bright one that segments both and keeps the likelier (by confidence or
-        shape)."""
-        return self.polarity == "both" or self.polarity_from != "histogram"
+        polarities, or a bright one that segments both ways."""
+        return self.polarity == "both" or self.segments_both_ways
 
     def as_dict(self) -> dict:
         return {"window": list(self.window), "stride": list(self.stride), "channels": self.channels,

@@ -45,7 +45,7 @@ def main(which: str, count: int) -> None:
             probabilities, scaled = probabilities_at(segmenter, way, choice.factor)
             ways[name] = scaled if scaled is not None else probabilities
         for rule, measure in POLARITY_MEASURES.items():
-            right[rule] += (measure(ways["inverted"]) > measure(ways["recorded"])) == dark
+            right[rule] += (measure.score(ways["inverted"]) > measure.score(ways["recorded"])) == dark
         print(f"{images}: {image_id} {'dark' if dark else 'bright'}", flush=True)
     for rule, count_right in right.items():
         print(f"{rule}: right way round for {count_right} of {images} images")
