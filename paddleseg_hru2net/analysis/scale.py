@@ -141,9 +141,15 @@ def _enlargement_within_budget(choice: ScaleChoice, shape: Tuple[int, ...]) -> S
 def choose_scale(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
                  resample_to_model: bool = True) -> Tuple[ScaleChoice, Optional[np.ndarray]]:
     """``(ScaleChoice, the native-scale probabilities of a first pass or None)`` following the
-    module's rules. Without a first pass the choice does not depend on which way round the
-    image's contrast is (the grey-value estimate is of the mean-free image), so it holds for the
-    image inverted too."""
+    module's rules, the enlargement kept within :data:`MAX_SCALED_PIXELS`. Without a first pass
+    the choice does not depend on which way round the image's contrast is (the grey-value
+    estimate is of the mean-free image), so it holds for the image inverted too."""
+    choice, first = _scale_by_the_rules(grey, pixel_size_nm, segmenter, resample_to_model)
+    return _enlargement_within_budget(choice, grey.shape), first
+
+
+def _scale_by_the_rules(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
+                        resample_to_model: bool) -> Tuple[ScaleChoice, Optional[np.ndarray]]:
     feed = segmenter.feed
     if not resample_to_model:
         return ScaleChoice(1.0, "native (asked for)"), None
@@ -151,9 +157,8 @@ def choose_scale(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Se
         factor = _clamped(pixel_size_nm / feed.pixel_size_nm)
         if NEUTRAL[0] <= factor <= NEUTRAL[1]:
             return ScaleChoice(1.0, "pixel size matches the model's"), None
-        return _enlargement_within_budget(ScaleChoice(round(factor, 4), f"pixel size {pixel_size_nm:.3g} nm, "
-                                                                    f"model {feed.pixel_size_nm:.3g} nm"),
-                                          grey.shape), None
+        return ScaleChoice(round(factor, 4), f"pixel size {pixel_size_nm:.3g} nm, model "
+                                             f"{feed.pixel_size_nm:.3g} nm"), None
     if not feed.particle_diameter_px:
         return ScaleChoice(1.0, "native"), None
     first, diameter, how, from_grey_values = _estimated_particle_diameter(grey, segmenter)
@@ -162,9 +167,9 @@ def choose_scale(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Se
     factor = _clamped(feed.particle_diameter_px / diameter)
     if NEUTRAL[0] <= factor <= NEUTRAL[1]:
         return ScaleChoice(1.0, f"{how}: particle size matches the model's"), first
-    return _enlargement_within_budget(ScaleChoice(round(factor, 4), f"{how}: median diameter {diameter:.1f} px, "
-                                                                f"model {feed.particle_diameter_px:.1f} px",
-                                                  split_at_model_scale=from_grey_values), grey.shape), first
+    return ScaleChoice(round(factor, 4), f"{how}: median diameter {diameter:.1f} px, model "
+                                         f"{feed.particle_diameter_px:.1f} px",
+                       split_at_model_scale=from_grey_values), first
 
 
 def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
