@@ -444,6 +444,15 @@ def test_a_model_that_decides_polarity_by_shape_keeps_the_way_round_with_convex_
         assert np.array_equal(particle_probability_of(segmentation.probabilities) > 0.5, bright > 100)
 
 
+def test_every_way_a_model_may_decide_polarity_has_its_measure():
+    """``Feed.polarity_from`` names (checked where a record is read, in the inference layer) and
+    the measures the analysis scores both ways round by are one list: the histogram check, and a
+    measure for every other name."""
+    from paddleseg_hru2net.analysis.contrast import POLARITY_MEASURES
+    from paddleseg_hru2net.inference.feed import POLARITY_SOURCES
+    assert set(POLARITY_SOURCES) == {"histogram"} | set(POLARITY_MEASURES)
+
+
 def test_a_model_that_decides_polarity_by_confidence_keeps_the_surer_way_round():
     """Bright discs on a dark frame and the inverse: a model recording ``polarity_from:
     confidence`` is surer of the bright-on-dark version either way, inverts the dark-on-bright
@@ -503,14 +512,15 @@ def test_auto_choice_keeps_the_specialist_where_it_is_sure_and_falls_back_elsewh
     keeps them; faint discs (grey 106 on 95) leave it unsure, so the generalist (a steeper
     threshold) segments them, and the summary says which model ran and why."""
     from paddleseg_hru2net.analysis.model_choice import AnalysisModel, segment_with_fallback
-    from paddleseg_hru2net.analysis.workflow import SEMImage, Splitting, analyze_segmentation, summary_row
+    from paddleseg_hru2net.analysis.workflow import (ModelSplittings, SEMImage, Splitting,
+                                                     analyze_segmentation, summary_row)
 
     def steep_runner(batch: np.ndarray) -> np.ndarray:
         return threshold_runner(batch) * 20.0
 
-    specialist = AnalysisModel(THRESHOLD_MODEL, Splitting(), "specialist")
+    specialist = AnalysisModel(THRESHOLD_MODEL, ModelSplittings(), "specialist")
     generalist = AnalysisModel(Segmenter(steep_runner, THRESHOLD_MODEL.feed, "test", ModelSource(name="steep")),
-                               Splitting(core_threshold=0.9), "generalist")
+                               ModelSplittings(Splitting(core_threshold=0.9)), "generalist")
     clear = SEMImage("clear.png", _discs(12), 0, None, "none (pixels)")
     faint_grey = np.where(_discs(12) > 100, 106, 95).astype(np.uint8)
     faint = SEMImage("faint.png", faint_grey, 0, None, "none (pixels)")
@@ -521,7 +531,7 @@ def test_auto_choice_keeps_the_specialist_where_it_is_sure_and_falls_back_elsewh
     assert analyze_segmentation(clear, kept) is kept.analysed  # analysed once, not twice
 
     fallen_back = segment_with_fallback(faint, specialist, generalist)
-    assert fallen_back.model == "generalist" and fallen_back.splitting == generalist.splitting
+    assert fallen_back.model == "generalist" and fallen_back.own_splitting() == Splitting(core_threshold=0.9)
     assert "specialist was out of its depth: low confidence" in fallen_back.chosen_because
     result = analyze_segmentation(faint, fallen_back)
     assert len(result.particles) == 16 and result.warnings == []
@@ -533,7 +543,7 @@ def test_auto_choice_sends_images_without_a_pixel_size_past_a_specialist_that_ne
     never sees one without: the generalist segments it, and the reason says so."""
     from dataclasses import replace as replaced
     from paddleseg_hru2net.analysis.model_choice import AnalysisModel, segment_with_fallback
-    from paddleseg_hru2net.analysis.workflow import SEMImage, Splitting
+    from paddleseg_hru2net.analysis.workflow import ModelSplittings, SEMImage
     calls = []
 
     def counting_runner(batch: np.ndarray) -> np.ndarray:
@@ -542,8 +552,8 @@ def test_auto_choice_sends_images_without_a_pixel_size_past_a_specialist_that_ne
 
     feed = replaced(THRESHOLD_MODEL.feed, pixel_size_nm=5.0)
     specialist = AnalysisModel(Segmenter(counting_runner, feed, "test", ModelSource(name="s")),
-                               Splitting(), "specialist")
-    generalist = AnalysisModel(THRESHOLD_MODEL, Splitting(), "generalist")
+                               ModelSplittings(), "specialist")
+    generalist = AnalysisModel(THRESHOLD_MODEL, ModelSplittings(), "generalist")
     with_size = SEMImage("sized.png", _discs(24), 0, 5.0, "option")
     assert segment_with_fallback(with_size, specialist, generalist).model == "specialist" and calls
     calls.clear()
@@ -560,28 +570,29 @@ def test_a_model_splits_images_enlarged_for_it_with_its_settings_for_them(tmp_pa
     from argparse import Namespace
     from dataclasses import replace as replaced
     from paddleseg_hru2net.analysis.model_choice import AnalysisModel
-    from paddleseg_hru2net.analysis.workflow import (SEMImage, Splitting, analyze_segmentation,
-                                                     stored_splittings)
+    from paddleseg_hru2net.analysis.workflow import (ModelSplittings, SEMImage, Splitting,
+                                                     analyze_segmentation, stored_splittings)
     from paddleseg_hru2net.cli.analyze import _splittings
     from paddleseg_hru2net.inference import shipped_source
     feed = replaced(THRESHOLD_MODEL.feed, pixel_size_nm=5.0)
     drop_everything = Splitting(min_area=10 ** 6)
-    model = AnalysisModel(Segmenter(threshold_runner, feed, "test", ModelSource(name="m")), Splitting(),
-                          "m", enlarged_splitting=drop_everything)
+    model = AnalysisModel(Segmenter(threshold_runner, feed, "test", ModelSource(name="m")),
+                          ModelSplittings(Splitting(), drop_everything), "m")
     native = SEMImage("native.png", _discs(24), 0, 5.0, "option")
     coarse = SEMImage("coarse.png", _discs(12), 0, 10.0, "option")
     at_native, enlarged = model.segment(native), model.segment(coarse)
     assert at_native.scale.factor == 1.0 and enlarged.scale.factor == 2.0
     assert len(analyze_segmentation(native, at_native).particles) == 16
     assert analyze_segmentation(coarse, enlarged).particles == []  # its settings for enlarged images
-    assert len(analyze_segmentation(coarse, replaced(enlarged, enlarged_splitting=None)).particles) == 16
-    assert model.splitting_record()["splitting_enlarged"] == drop_everything.as_dict()
+    assert len(analyze_segmentation(coarse, replaced(enlarged, splittings=ModelSplittings())).particles) == 16
+    assert model.splittings.as_record()["splitting_enlarged"] == drop_everything.as_dict()
 
     specialist, generalist = shipped_source("hru2netp_contact_tio2"), shipped_source("hru2netp_contact_generalist")
-    native, stored = stored_splittings(specialist)
-    assert stored is not None and stored != native
-    assert stored_splittings(generalist)[1] is None
+    stored = stored_splittings(specialist)
+    assert stored.enlarged is not None and stored.enlarged != stored.native
+    assert ModelSplittings.from_record(stored.as_record()) == stored
+    assert stored_splittings(generalist).enlarged is None
     no_options = Namespace(threshold=None, core_threshold=None, min_depth=None, min_area=None, min_core_area=None)
-    assert _splittings(no_options, specialist) == (native, stored)
+    assert _splittings(no_options, specialist) == stored
     with_an_option = Namespace(**{**vars(no_options), "core_threshold": 0.6})
-    assert _splittings(with_an_option, specialist) == (replaced(native, core_threshold=0.6), None)
+    assert _splittings(with_an_option, specialist) == ModelSplittings(replaced(stored.native, core_threshold=0.6))

@@ -19,10 +19,8 @@ The summary's ``model`` column says which model made each table and why;
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional
-
-from paddleseg_hru2net.analysis.workflow import (SPLITTING_RECORD_KEYS, SEMImage, Segmentation,
-                                                 Splitting, analyze_segmentation, segment_image)
+from paddleseg_hru2net.analysis.workflow import (ModelSplittings, SEMImage, Segmentation,
+                                                 analyze_segmentation, segment_image)
 from paddleseg_hru2net.inference.segmenter import Segmenter
 
 __all__ = ["AnalysisModel", "segment_with_fallback"]
@@ -31,29 +29,17 @@ __all__ = ["AnalysisModel", "segment_with_fallback"]
 @dataclass(frozen=True)
 class AnalysisModel:
     """A model as the analysis uses it: ready to run, with the splitting settings chosen for it
-    on validation images (and those for images enlarged for it, if it has them; see
-    :func:`~paddleseg_hru2net.analysis.workflow.stored_splittings`), and the name the
-    summary gives it."""
+    on validation images (:class:`~paddleseg_hru2net.analysis.workflow.ModelSplittings`), and
+    the name the summary gives it."""
 
     segmenter: Segmenter
-    splitting: Splitting
+    splittings: ModelSplittings
     name: str
-    enlarged_splitting: Optional[Splitting] = None
 
     def segment(self, image: SEMImage, resample_to_model: bool = True, reason: str = "") -> Segmentation:
         """The image segmented by this model, labelled with its name (and why it was used)."""
         segmentation = segment_image(image, self.segmenter, resample_to_model)
-        return replace(segmentation, splitting=self.splitting, enlarged_splitting=self.enlarged_splitting,
-                       model=self.name, chosen_because=reason)
-
-    def splitting_record(self) -> dict:
-        """Its splitting settings for a run record: ``splitting`` and, if it has them,
-        ``splitting_enlarged``."""
-        native_key, enlarged_key = SPLITTING_RECORD_KEYS
-        record = {native_key: self.splitting.as_dict()}
-        if self.enlarged_splitting is not None:
-            record[enlarged_key] = self.enlarged_splitting.as_dict()
-        return record
+        return replace(segmentation, splittings=self.splittings, model=self.name, chosen_because=reason)
 
 
 def segment_with_fallback(image: SEMImage, specialist: AnalysisModel, generalist: AnalysisModel,

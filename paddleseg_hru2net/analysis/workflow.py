@@ -29,7 +29,7 @@ from paddleseg_hru2net.inference.segmenter import particle_probability_of
 __all__ = ["SEMImage", "ImageResult", "Splitting", "Segmentation", "load_sem_image", "overlay",
            "analyze_image", "segment_image", "analyze_segmentation", "write_image_results",
            "write_label_tiff", "summary_row", "image_record", "list_sem_images", "analyze_folder",
-           "stored_splittings", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder", "IMAGE_SUFFIXES"]
+           "stored_splittings", "ModelSplittings", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
@@ -87,6 +87,48 @@ class Splitting:
         return {"threshold": self.threshold, "core_threshold": self.core_threshold,
                 "min_depth": self.min_depth, "min_area": self.min_area,
                 "min_core_area": self.min_core_area}
+
+
+SPLITTING_RECORD_KEYS = ("splitting", "splitting_enlarged")
+"""The run-record keys of a model's splitting settings (:class:`ModelSplittings`)."""
+
+
+@dataclass(frozen=True)
+class ModelSplittings:
+    """The splitting settings chosen for one model on validation images:
+
+    * ``native``, at the model's own scale;
+    * ``enlarged``, or None: for images enlarged for it. An image recorded at a coarser pixel
+      size than the model's is enlarged before segmentation; the contacts between its particles
+      are blurred then, and the model's contact class is weaker on them, so touching particles
+      merge under the settings chosen at the model's own scale, and its blurred probabilities
+      widen the mask. These are chosen on validation images resampled to coarser pixel sizes so
+      that particle count and median diameter agree with the native-scale ones (and the mask
+      threshold for particle IoU).
+
+    In a run record (``train_meta.json``) they are stored under :data:`SPLITTING_RECORD_KEYS`.
+    """
+
+    native: Splitting = field(default_factory=Splitting)
+    enlarged: Optional[Splitting] = None
+
+    def for_scale(self, factor: float) -> Splitting:
+        """The settings for an image resampled by ``factor`` for the model (> 1: enlarged)."""
+        return self.enlarged if self.enlarged is not None and factor > 1.0 else self.native
+
+    def as_record(self) -> dict:
+        native_key, enlarged_key = SPLITTING_RECORD_KEYS
+        record = {native_key: self.native.as_dict()}
+        if self.enlarged is not None:
+            record[enlarged_key] = self.enlarged.as_dict()
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict) -> "ModelSplittings":
+        """Raises TypeError or ValueError where the stored settings cannot be used."""
+        native, enlarged = (record.get(key) for key in SPLITTING_RECORD_KEYS)
+        return cls(Splitting(**native) if native else Splitting(),
+                   Splitting(**enlarged) if enlarged else None)
 
 
 def particle_maps(probabilities: np.ndarray) -> tuple:
@@ -178,8 +220,7 @@ def _measured(image: SEMImage, mask: np.ndarray, labels: np.ndarray) -> ImageRes
 class Segmentation:
     """A model's class probabilities of an image (on its own grid) and how they were made;
     ``at_model_scale`` holds them at the scale the image was segmented at, if it was resampled;
-    ``splitting``, where set, are the settings chosen for the model that made them (and
-    ``enlarged_splitting`` those for images enlarged for it, if it has them); ``model``
+    ``splittings``, where set, are the settings chosen for the model that made them; ``model``
     names that model for the summary, and ``chosen_because`` says why it was chosen, if it was;
     ``analysed`` is its :func:`analyze_segmentation` with its own splitting, where the choice of
     model already made it (so that it is not made twice)."""
@@ -189,19 +230,16 @@ class Segmentation:
     feed: object  # inference.feed.Feed
     at_model_scale: Optional[np.ndarray] = None
     contrast: str = "as recorded"
-    splitting: Optional[Splitting] = None
+    splittings: Optional[ModelSplittings] = None
     model: str = ""
     chosen_because: str = ""
     analysed: Optional[ImageResult] = None
-    enlarged_splitting: Optional[Splitting] = None
 
     def own_splitting(self) -> Optional[Splitting]:
         """The settings chosen for the model that made it, for its scale: those for images
         enlarged for the model where the model has them and the image was enlarged (contacts
-        between particles blur when an image is enlarged: see :func:`stored_splittings`)."""
-        if self.enlarged_splitting is not None and self.scale.factor > 1.0:
-            return self.enlarged_splitting
-        return self.splitting
+        between particles blur when an image is enlarged: see :class:`ModelSplittings`)."""
+        return self.splittings.for_scale(self.scale.factor) if self.splittings is not None else None
 
     def describe_model(self) -> str:
         return f"{self.model} ({self.chosen_because})" if self.chosen_because else self.model
@@ -482,25 +520,8 @@ def _write_run_files(out_dir: str, records: List[dict], rows: List[dict], failur
         os.remove(failures_path)
 
 
-SPLITTING_RECORD_KEYS = ("splitting", "splitting_enlarged")
-"""The run-record keys of a model's splitting settings: those chosen at its own scale, and those
-for images enlarged for it (see :func:`stored_splittings`)."""
-
-
-def stored_splittings(source) -> Tuple[Splitting, Optional[Splitting]]:
-    """The splitting settings stored with a model, read from its run record once:
-
-    * ``splitting``, chosen on validation images at the model's own scale (else the defaults of
-      :class:`Splitting`);
-    * ``splitting_enlarged``, or None: those for images enlarged for it. An image recorded at a
-      coarser pixel size than the model's is enlarged before segmentation; the contacts between
-      its particles are blurred then, and the model's contact class is weaker on them, so
-      touching particles merge under the settings chosen at the model's own scale, and its
-      blurred probabilities widen the mask. These are chosen on validation images resampled to
-      coarser pixel sizes so that particle count and median diameter agree with the
-      native-scale ones (and the mask threshold for particle IoU).
-    """
+def stored_splittings(source) -> "ModelSplittings":
+    """The splitting settings stored with a model (:class:`ModelSplittings`), read from its run
+    record once; the defaults of :class:`Splitting` where it has none."""
     from paddleseg_hru2net.run_records import read_run_record
-    record = read_run_record(source.weights) if source.weights else {}
-    native, enlarged = (record.get(key) for key in SPLITTING_RECORD_KEYS)
-    return Splitting(**native) if native else Splitting(), Splitting(**enlarged) if enlarged else None
+    return ModelSplittings.from_record(read_run_record(source.weights) if source.weights else {})

@@ -73,21 +73,21 @@ def _splitting_options(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in Splitting().as_dict() if getattr(args, k, None) is not None}
 
 
-def _splittings(args: argparse.Namespace, source) -> tuple:
-    """The model's splitting settings (:func:`~paddleseg_hru2net.analysis.workflow.stored_splittings`)
-    as the command line leaves them: options given there override the stored settings and then
-    apply to every image, so the model's settings for images enlarged for it are dropped."""
-    from paddleseg_hru2net.analysis.workflow import Splitting, stored_splittings
+def _splittings(args: argparse.Namespace, source):
+    """The model's :class:`~paddleseg_hru2net.analysis.workflow.ModelSplittings` as the command
+    line leaves them: options given there override the stored settings and then apply to every
+    image, so the model's settings for images enlarged for it are dropped."""
+    from paddleseg_hru2net.analysis.workflow import ModelSplittings, Splitting, stored_splittings
     try:
-        native, enlarged = stored_splittings(source)
+        stored = stored_splittings(source)
     except (TypeError, ValueError) as error:
         raise UserError(f"{source.describe()}: the splitting settings in its train_meta.json cannot be "
                         f"used ({error}): mend or remove them") from error
     options = _splitting_options(args)
     if not options:
-        return native, enlarged
+        return stored
     try:
-        return Splitting(**{**native.as_dict(), **options}), None
+        return ModelSplittings(Splitting(**{**stored.native.as_dict(), **options}))
     except (TypeError, ValueError) as error:
         raise UserError(str(error)) from error
 
@@ -118,9 +118,8 @@ def analysis_models(args: argparse.Namespace) -> list:
                                   model=args.model)]
     models = []
     for source in sources:
-        splitting, enlarged_splitting = _splittings(args, source)
-        models.append(AnalysisModel(load_segmenter(source, args.backend, args.window), splitting,
-                                    source.name or source.describe(), enlarged_splitting))
+        models.append(AnalysisModel(load_segmenter(source, args.backend, args.window),
+                                    _splittings(args, source), source.name or source.describe()))
     return models
 
 
@@ -163,7 +162,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     prepare_output_folder(args.out, args.input, overwrite=args.overwrite, resume=args.resume)
     models = analysis_models(args)
     settings = {"model": " or ".join(m.name for m in models),
-                "models": {m.name: {"window": list(m.segmenter.feed.window), **m.splitting_record()}
+                "models": {m.name: {"window": list(m.segmenter.feed.window), **m.splittings.as_record()}
                            for m in models}}
     outcome = analyze_folder(args.input, args.out, segmentation_function(models, args.native_scale),
                              args.pixel_size, args.data_bar_rows, resume=args.resume,

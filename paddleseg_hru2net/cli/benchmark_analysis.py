@@ -73,7 +73,7 @@ def pipeline_steps(image_path: str, model: Optional[str], out_dir: str) -> Dict[
     total = time.perf_counter() - start
     steps["model (windows)"] = segmenter.model_seconds
     steps["cut + blend windows"] = total - segmenter.model_seconds
-    splitting, _ = stored_splittings(source)
+    splitting = stored_splittings(source).native
     start = time.perf_counter()
     labels = splitting.labels(probabilities)
     steps["split particles"] = time.perf_counter() - start

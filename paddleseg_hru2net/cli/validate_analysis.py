@@ -124,7 +124,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         image, manual = transformed(image, manual, args.rescale, args.invert)
         samples.append((image, manual, segment(image)))
     if args.tune:
-        base = models[0].splitting.as_dict()
+        base = models[0].splittings.native.as_dict()
         grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h,
                              "min_core_area": a})
                 for t, c, h, a in itertools.product(thresholds, *list(TUNING_GRID.values())[1:]) if t <= c]
@@ -144,7 +144,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     total = summarise(rows)
     for model in models:
         print(f"model: {model.name}, backend {model.segmenter.backend}, window "
-              f"{list(model.segmenter.feed.window)}, split {args.split}, {model.splitting_record()}")
+              f"{list(model.segmenter.feed.window)}, split {args.split}, {model.splittings.as_record()}")
     if len(models) > 1:
         used = Counter(segmentation.model for _, _, segmentation in samples)
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))
@@ -153,7 +153,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in total.items()}))
     if args.save_json:
         write_json(args.save_json, {"total": total, "split": args.split,
-                                    "models": {m.name: {**m.splitting_record(),
+                                    "models": {m.name: {**m.splittings.as_record(),
                                                         "window": list(m.segmenter.feed.window)}
                                                for m in models},
                                     "per_image": {r.image: {"count_manual": r.count_manual,
