@@ -205,6 +205,31 @@ def test_three_class_probabilities_split_touching_discs_and_chains(centres):
     assert len(merged.particles) == 1
 
 
+@pytest.mark.parametrize("centres", [[(30, 30), (30, 48)], [(30, 30), (30, 48), (30, 66)]])
+def test_four_class_probabilities_split_touching_discs_by_their_centres(centres):
+    """Touching discs (two, and a chain of three) whose contacts a model missed: interiors run
+    into each other, but the centre class gives one marker each, so each disc is one particle
+    with its own area; without the centres the union stays one particle."""
+    from paddleseg_hru2net.analysis.workflow import Splitting, particle_maps
+    from paddleseg_hru2net.datasets.instance_targets import CENTRE, centre_target
+    instances = overlapping_discs(centres)
+    target = centre_target(instances, radius=1)
+    missed_contacts = np.where(target == 2, (instances > 0).astype(np.uint8), target)
+    probabilities = np.stack([(missed_contacts == k).astype(np.float32) for k in range(4)])
+    maps = particle_maps(probabilities)
+    np.testing.assert_array_equal(maps.interior, (instances > 0).astype(np.float32))
+    np.testing.assert_array_equal(maps.centre, (target == CENTRE).astype(np.float32))
+    result = analyze_image(load_image_like(instances), probabilities, Splitting(min_depth=100.0))
+    assert len(result.particles) == len(centres)
+    # with no contact at all the interior is flat, so where neighbours meet is left to the flood
+    np.testing.assert_allclose(sorted(p.area for p in result.particles),
+                               sorted(np.bincount(instances.ravel())[1:]), rtol=0.15)
+    without_centres = probabilities[:3].copy()
+    without_centres[1] += probabilities[3]
+    merged = analyze_image(load_image_like(instances), without_centres, Splitting(min_depth=100.0))
+    assert len(merged.particles) == 1
+
+
 def load_image_like(array):
     from paddleseg_hru2net.analysis.workflow import SEMImage
     return SEMImage("x.png", np.zeros(array.shape, np.uint8), 0, None, "none (pixels)")

@@ -6,8 +6,9 @@ import paddle
 import pytest
 
 import paddleseg_hru2net  # noqa: F401  (registration)
-from paddleseg_hru2net.datasets.instance_targets import (CONTACT, PARTICLE, contact_pixels,
-                                                         contact_target, instances_from_mask)
+from paddleseg_hru2net.datasets.instance_targets import (CENTRE, CONTACT, PARTICLE, centre_pixels,
+                                                         centre_target, contact_pixels, contact_target,
+                                                         instances_from_mask, target_of_instances)
 
 
 def test_contact_pixels_of_two_touching_squares_exactly():
@@ -35,6 +36,61 @@ def test_no_contact_for_isolated_particles_and_directly_touching_ones():
     touching[1:5, 1:5] = 1
     touching[1:5, 5:9] = 2
     assert set(np.argwhere(contact_pixels(touching))[:, 1]) == {4, 5}
+
+
+def test_centre_target_of_touching_squares_and_a_small_particle_exactly():
+    """Each particle's centre is where its distance to its own outline (background, the other
+    particle or the image edge) is at least half its largest: the middle columns of each of two
+    5-px-wide squares (distances 1 2 3 2 1), and all of a 3 x 3 square (distances 1 and 2); the
+    contact band keeps its class, and every particle, however small, has a centre."""
+    mask = np.zeros((12, 20), np.uint8)
+    mask[3:9, 2:7] = 1     # columns 2-6
+    mask[3:9, 8:13] = 1    # columns 8-12; column 7 is the separation line
+    mask[4:7, 15:18] = 1   # a 3 x 3 particle apart
+    instances = instances_from_mask(mask)
+    centres = centre_pixels(instances)
+    distances_of_a_6x5_square = np.array([[1, 1, 1, 1, 1], [1, 2, 2, 2, 1], [1, 2, 3, 2, 1],
+                                          [1, 2, 3, 2, 1], [1, 2, 2, 2, 1], [1, 1, 1, 1, 1]])
+    expected = np.zeros(mask.shape, bool)
+    expected[3:9, 2:7] = distances_of_a_6x5_square >= 1.5
+    expected[3:9, 8:13] = distances_of_a_6x5_square >= 1.5
+    expected[4:7, 15:18] = True
+    np.testing.assert_array_equal(centres, expected)
+    target = centre_target(instances, radius=1)
+    assert target[5, 7] == CONTACT and target[5, 16] == CENTRE and target[3, 3] == PARTICLE
+    np.testing.assert_array_equal(target == CENTRE, expected & (contact_target(instances, 1) != CONTACT))
+    edge = np.zeros((6, 8), np.int32)
+    edge[:, :5] = 1  # the image edge bounds a particle too: its columns 1 2 3 2 1 deep
+    assert not centre_pixels(edge)[:, [0, 4]].any() and centre_pixels(edge)[1:5, 1:4].all()
+    np.testing.assert_array_equal(target_of_instances(instances, 4, 1), target)
+    np.testing.assert_array_equal(target_of_instances(instances, 3, 2), contact_target(instances, 2))
+    assert set(np.unique(target_of_instances(instances, 2))) == {0, 1}
+    with pytest.raises(ValueError, match="5 classes"):
+        target_of_instances(instances, 5)
+
+
+def test_widened_weights_keep_the_old_classes_and_copy_one():
+    """tools/experiments/widen_classes.py: a three-class HRU2-Net† widened to four gives the
+    same fused logits for the old classes, and the new class's equal those of the one copied."""
+    import importlib.util
+    from pathlib import Path
+    from paddleseg_hru2net.models import HRU2Netp
+    path = Path(__file__).resolve().parents[1] / "tools" / "experiments" / "widen_classes.py"
+    spec = importlib.util.spec_from_file_location("widen_classes", path)
+    widen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(widen)
+    paddle.seed(1)
+    old = HRU2Netp(num_classes=3, in_channels=1)
+    new = HRU2Netp(num_classes=4, in_channels=1)
+    state = {k: v.numpy() for k, v in old.state_dict().items()}
+    new.set_state_dict({k: paddle.to_tensor(v) for k, v in widen.widened_weights(state, 1).items()})
+    old.eval(), new.eval()
+    x = paddle.randn([1, 1, 40, 40])
+    before, after = old(x)[0].numpy(), new(x)[0].numpy()
+    np.testing.assert_allclose(after[:, :3], before, atol=1e-4)
+    np.testing.assert_allclose(after[:, 3], before[:, 1], atol=1e-4)
+    with pytest.raises(ValueError, match="--copy"):
+        widen.widened_weights(state, 3)
 
 
 def test_instances_from_mask_keeps_diagonal_neighbours_apart():

@@ -62,13 +62,13 @@ def particle_solidity(probabilities: np.ndarray) -> float:
     """How convex the particles of a segmentation are (``probabilities`` ``(K, H, W)``): the mean
     solidity (area over convex hull area) of its particle regions, weighted by their areas; 0
     where it shows none. The regions are the particle interiors of a model with a contact class
-    (class 1 more likely than not), which keeps touching particles apart, else the connected
+    (more likely than not), which keeps touching particles apart, else the connected
     regions of the particle mask."""
     from skimage.measure import regionprops
 
-    from paddleseg_hru2net.inference.segmenter import particle_probability_of
-    interiors_known = probabilities.shape[0] > 2
-    regions = (probabilities[1] if interiors_known else particle_probability_of(probabilities)) > 0.5
+    from paddleseg_hru2net.inference.segmenter import interior_probability_of, particle_probability_of
+    interior = interior_probability_of(probabilities)
+    regions = (interior if interior is not None else particle_probability_of(probabilities)) > 0.5
     labels, _ = ndimage.label(regions)
     props = [p for p in regionprops(labels) if p.area >= _SMALLEST_REGION]
     area = sum(p.area for p in props)

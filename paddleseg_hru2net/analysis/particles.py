@@ -93,7 +93,8 @@ def _regionwise_h_maxima(distance: np.ndarray, mask: np.ndarray, depth: float) -
 
 def split_particles(probability: np.ndarray, threshold: float = 0.5, core_threshold: float = 0.8,
                     min_depth: float = 0.5, smoothing: float = 1.0,
-                    interior: Optional[np.ndarray] = None, min_core_area: int = 0) -> np.ndarray:
+                    interior: Optional[np.ndarray] = None, min_core_area: int = 0,
+                    centres: Optional[np.ndarray] = None) -> np.ndarray:
     """Label particles from a particle-probability map, splitting touching ones.
 
     A model's mask at ``threshold`` gives each particle its full extent, but touching particles
@@ -108,6 +109,9 @@ def split_particles(probability: np.ndarray, threshold: float = 0.5, core_thresh
     An instance-aware model (a contact class between touching particles) gives ``interior``, the
     probability of particle *interior*: cores are then found in ``interior > core_threshold``,
     where the contact lines cut touching particles apart, and they flood over ``-interior``.
+    A model that also learnt the particles' centres gives ``centres``, their probability: cores
+    are then found in ``centres > core_threshold`` (centres of neighbours lie apart even where
+    their interiors touch), and they still flood over ``-interior``.
 
     Args:
         probability: particle probability ``(H, W)`` in [0, 1] (or a 0/1 mask).
@@ -118,6 +122,7 @@ def split_particles(probability: np.ndarray, threshold: float = 0.5, core_thresh
         min_core_area: cores of fewer pixels are dropped before flooding (specks of interior
             inside a contact band would otherwise each become a particle); the region they were
             in still gets a particle if no other core reaches it.
+        centres: particle-centre probability ``(H, W)`` of a model with a centre class.
 
     Returns:
         int32 label image: 0 background, 1..N particles.
@@ -131,13 +136,13 @@ def split_particles(probability: np.ndarray, threshold: float = 0.5, core_thresh
     mask = probability > threshold
     if not mask.any():
         return np.zeros(mask.shape, np.int32)
-    cores_of = probability if interior is None else np.asarray(interior, dtype=np.float32)
-    cores = (cores_of > core_threshold) & mask
+    flooded = probability if interior is None else np.asarray(interior, dtype=np.float32)
+    cores = ((flooded if centres is None else np.asarray(centres, np.float32)) > core_threshold) & mask
     if min_core_area > 1:
         cores = _drop_small_regions(cores, min_core_area)
     markers = split_touching(cores, min_depth, smoothing)
     markers = _mark_coreless_regions(markers, mask)
-    return watershed(-cores_of, markers, mask=mask).astype(np.int32)
+    return watershed(-flooded, markers, mask=mask).astype(np.int32)
 
 
 def _drop_small_regions(mask: np.ndarray, min_area: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import io
 import os
 import sys
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -24,12 +24,13 @@ from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, wri
 from paddleseg_hru2net.microscopy.reading import MIN_SIDE, read_microscope_image
 from paddleseg_hru2net.analysis.run_folder import (done_record, output_stems, prepare_output_folder,
                                                    check_same_settings)
-from paddleseg_hru2net.inference.segmenter import particle_probability_of
+from paddleseg_hru2net.inference.segmenter import (centre_probability_of, interior_probability_of,
+                                                  particle_probability_of)
 
 __all__ = ["SEMImage", "ImageResult", "Splitting", "Segmentation", "load_sem_image", "overlay",
            "analyze_image", "segment_image", "analyze_segmentation", "write_image_results",
            "write_label_tiff", "summary_row", "image_record", "list_sem_images", "analyze_folder",
-           "stored_splittings", "ModelSplittings", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder", "IMAGE_SUFFIXES"]
+           "stored_splittings", "ModelSplittings", "ParticleMaps", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 
@@ -78,9 +79,10 @@ class Splitting:
         """Particle labels of a particle probability map ``(H, W)`` (or a 0/1 mask), or of a
         model's class probabilities ``(K, H, W)``: with a contact class (K = 3) the cores come
         from the particle-interior class."""
-        particle, interior = particle_maps(probabilities)
-        labels = split_particles(particle, self.threshold, self.core_threshold, self.min_depth,
-                                 interior=interior, min_core_area=self.min_core_area)
+        maps = particle_maps(probabilities)
+        labels = split_particles(maps.particle, self.threshold, self.core_threshold, self.min_depth,
+                                 interior=maps.interior, min_core_area=self.min_core_area,
+                                 centres=maps.centre)
         return drop_small_particles(labels, self.min_area) if self.min_area > 0 else labels
 
     def as_dict(self) -> dict:
@@ -131,14 +133,25 @@ class ModelSplittings:
                    Splitting(**enlarged) if enlarged else None)
 
 
-def particle_maps(probabilities: np.ndarray) -> tuple:
-    """``(particle probability, interior probability or None)`` of an ``(H, W)`` map or of
-    ``(K, H, W)`` class probabilities (class 0 background, 1 particle, 2 contact if K = 3)."""
+class ParticleMaps(NamedTuple):
+    """What a segmentation says about particles, each ``(H, W)``: ``particle`` probability, and
+    where the model has those classes, ``interior`` (particle but not contact) and ``centre``
+    probability; None where it has not."""
+
+    particle: np.ndarray
+    interior: Optional[np.ndarray] = None
+    centre: Optional[np.ndarray] = None
+
+
+def particle_maps(probabilities: np.ndarray) -> ParticleMaps:
+    """The :class:`ParticleMaps` of a particle probability map ``(H, W)`` (or a 0/1 mask) or of
+    ``(K, H, W)`` class probabilities (0 background, 1 particle, 2 contact, 3 centre; see
+    :mod:`paddleseg_hru2net.datasets.instance_targets`)."""
     probabilities = np.asarray(probabilities, dtype=np.float32)
     if probabilities.ndim == 2:
-        return probabilities, None
-    particle = particle_probability_of(probabilities)
-    return particle, (probabilities[1] if probabilities.shape[0] > 2 else None)
+        return ParticleMaps(probabilities)
+    return ParticleMaps(particle_probability_of(probabilities), interior_probability_of(probabilities),
+                        centre_probability_of(probabilities))
 
 
 @dataclass
@@ -206,7 +219,7 @@ def analyze_image(image: SEMImage, probabilities: np.ndarray,
                   splitting: Splitting = Splitting()) -> ImageResult:
     """Particles of one image from a model's class probabilities ``(K, H, W)``, a particle
     probability map or a 0/1 mask ``(H, W)`` (e.g. a manual one)."""
-    return _measured(image, particle_maps(probabilities)[0] > splitting.threshold,
+    return _measured(image, particle_maps(probabilities).particle > splitting.threshold,
                      splitting.labels(probabilities))
 
 
@@ -309,14 +322,14 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
         result = analyze_image(image, segmentation.probabilities, splitting)
     else:
         from paddleseg_hru2net.analysis.scale import labels_to_grid
-        mask = particle_maps(segmentation.probabilities)[0] > splitting.threshold
+        mask = particle_maps(segmentation.probabilities).particle > splitting.threshold
         result = _measured(image, mask, labels_to_grid(splitting.labels(segmentation.at_model_scale), mask))
     to_px = 1.0 / image.pixel_size_nm if image.pixel_size_nm else 1.0
     diameters = [p.equivalent_diameter * to_px for p in result.particles if not p.touches_border]
     result.scale = segmentation.scale.describe()
     result.contrast = segmentation.contrast
     result.model = segmentation.describe_model()
-    result.warnings = out_of_depth_warnings(particle_maps(segmentation.probabilities)[0], diameters,
+    result.warnings = out_of_depth_warnings(particle_maps(segmentation.probabilities).particle, diameters,
                                             segmentation.feed, segmentation.scale.factor)
     return result
 

@@ -80,7 +80,7 @@ def pipeline_steps(image_path: str, model: Optional[str], out_dir: str) -> Dict[
     start = time.perf_counter()
     particles = measure_particles(labels, image.pixel_size_nm)
     steps["measure"] = time.perf_counter() - start
-    mask = (particle_maps(probabilities)[0] > splitting.threshold).astype(np.uint8)
+    mask = (particle_maps(probabilities).particle > splitting.threshold).astype(np.uint8)
     result = ImageResult(image.path, mask, labels, particles, image)
     start = time.perf_counter()
     write_image_results(result, out_dir)

@@ -84,7 +84,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     pairs = pair_images_with_masks(args.images, args.masks)
     data_dir = os.path.join(args.out, "data")
     num_classes = int(record.get("num_classes", 2))
-    counts = write_training_folder(pairs, data_dir, num_classes, val_images=args.val_images)
+    counts = write_training_folder(pairs, data_dir, num_classes, val_images=args.val_images,
+                                   contact_radius=int(record.get("contact_radius", 1)))
     print(f"{len(pairs)} image(s): {counts['train']} training tiles, {counts['val']} validation tiles")
     config = finetune_config(source.config, os.path.abspath(data_dir), source.weights, args.iters,
                              args.crop, args.learning_rate)

@@ -30,11 +30,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--images", default=None, help="image folder (overrides the release layout)")
     parser.add_argument("--masks", default=None, help="mask folder (overrides the release layout)")
     parser.add_argument("--mask_suffix", default="_m", help="mask name = image name + suffix")
-    parser.add_argument("--target", choices=["binary", "contact"], default="binary",
-                        help="labels: binary (0/1, the paper's) or contact (adds class 2 where "
-                             "touching particles meet, for the instance-aware model)")
+    parser.add_argument("--target", choices=["binary", "contact", "centre"], default="binary",
+                        help="labels: binary (0/1, the paper's), contact (adds class 2 where "
+                             "touching particles meet, for the instance-aware model) or centre "
+                             "(adds class 3, the inner half of each particle's depth)")
     parser.add_argument("--contact_radius", type=int, default=1,
-                        help="with --target contact: 1 marks the 1-px separation lines, 2 widens "
+                        help="with --target contact or centre: 1 marks the 1-px separation lines, 2 widens "
                              "them to 3 px bands (default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     return parser.parse_args(argv)

@@ -23,7 +23,7 @@ from paddleseg.datasets import Dataset
 from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.datasets.labels import LabelError, check_any_foreground, check_label_array
 
-__all__ = ["TiO2SEM", "TiO2SEMRGB", "SEMParticleContacts", "DatasetListError"]
+__all__ = ["TiO2SEM", "TiO2SEMRGB", "SEMParticleContacts", "SEMParticleCentres", "DatasetListError"]
 
 LIST_FILES = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
 
@@ -104,3 +104,12 @@ class SEMParticleContacts(TiO2SEM):
     ``hru2net-prepare-generalist``)."""
 
     NUM_CLASSES = 3
+
+
+@manager.DATASETS.add_component
+class SEMParticleCentres(TiO2SEM):
+    """:class:`SEMParticleContacts` with a fourth class, 3: each particle's centre (see
+    :func:`~paddleseg_hru2net.datasets.instance_targets.centre_target`; written by
+    ``hru2net-prepare-tio2 --target centre``)."""
+
+    NUM_CLASSES = 4

@@ -19,7 +19,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_hru2net.errors import InputError
-from paddleseg_hru2net.datasets.instance_targets import (CONTACT_CLASSES, contact_target,
+from paddleseg_hru2net.datasets.instance_targets import (CENTRE_CLASSES, CONTACT_CLASSES,
+                                                         centre_target, contact_target,
                                                          instances_from_mask)
 from paddleseg_hru2net.datasets.layout import SPLITS, staged_folder, write_lists, write_sample
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
@@ -119,8 +120,15 @@ def with_contact_target(sample: Sample, radius: int = 1) -> Sample:
     return dataclasses.replace(sample, label=contact_target(instances_from_mask(sample.label), radius))
 
 
-TARGETS = {"binary": lambda sample, radius: sample, "contact": with_contact_target}
-CLASS_NAMES = {"binary": {0: "background", 1: "particle"}, "contact": CONTACT_CLASSES}
+def with_centre_target(sample: Sample, radius: int = 1) -> Sample:
+    """The sample with its 0/1 label replaced by the four-class centre target."""
+    return dataclasses.replace(sample, label=centre_target(instances_from_mask(sample.label), radius))
+
+
+TARGETS = {"binary": lambda sample, radius: sample, "contact": with_contact_target,
+           "centre": with_centre_target}
+CLASS_NAMES = {"binary": {0: "background", 1: "particle"}, "contact": CONTACT_CLASSES,
+               "centre": CENTRE_CLASSES}
 
 
 def tile_positions(length: int, tile: int) -> List[int]:

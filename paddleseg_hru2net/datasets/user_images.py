@@ -13,7 +13,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from paddleseg_hru2net.datasets.instance_targets import contact_target, instances_from_mask
+from paddleseg_hru2net.datasets.instance_targets import instances_from_mask, target_of_instances
 from paddleseg_hru2net.datasets.layout import write_lists, write_sample
 from paddleseg_hru2net.datasets.tio2_release import tile_positions
 from paddleseg_hru2net.errors import InputError
@@ -67,9 +67,11 @@ def instances_of_mask(mask: np.ndarray, path: str) -> np.ndarray:
 
 
 def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classes: int,
-                          tile: int = 512, val_images: int = 1) -> Dict[str, int]:
-    """Tiles of every pair (data bar cut, labels as ``num_classes`` classes) in PaddleSeg's
-    layout; the last ``val_images`` images (if more than that many are given) go to val."""
+                          tile: int = 512, val_images: int = 1, contact_radius: int = 1) -> Dict[str, int]:
+    """Tiles of every pair (data bar cut, labels as ``num_classes`` classes, contacts of
+    ``contact_radius``: :func:`~paddleseg_hru2net.datasets.instance_targets.target_of_instances`)
+    in PaddleSeg's layout; the last ``val_images`` images (if more than that many are given) go
+    to val."""
     lists: Dict[str, list] = {"train": [], "val": [], "test": []}
     holdout = val_images if len(pairs) > val_images else 0
     for index, (image_path, mask_path) in enumerate(pairs):
@@ -83,7 +85,7 @@ def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classe
                              f"{image_path} is {grey.shape[1]} x {grey.shape[0]}")
         rows = sample_rows(grey)
         instances = instances_of_mask(mask[:rows], mask_path)
-        label = contact_target(instances) if num_classes == 3 else (instances > 0).astype(np.uint8)
+        label = target_of_instances(instances, num_classes, contact_radius)
         grey = grey[:rows]
         split = "val" if index >= len(pairs) - holdout else "train"
         stem = os.path.splitext(os.path.basename(image_path))[0]

@@ -11,11 +11,13 @@ from paddleseg_hru2net.inference.backends import (BACKENDS, backend_names, defau
                                                   installed_backends, load_segmenter,
                                                   register_backend)
 from paddleseg_hru2net.inference.feed import Feed, normalise
-from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
+from paddleseg_hru2net.inference.segmenter import (Segmenter, centre_probability_of, interior_probability_of,
+                                                  particle_probability_of)
 from paddleseg_hru2net.inference.source import ModelSource, resolve_source, shipped_names, shipped_source
 from paddleseg_hru2net.inference.windows import BatchRunner, image_probabilities, sliding_window_probabilities
 
 __all__ = ["BACKENDS", "backend_names", "default_backend", "installed_backends", "load_segmenter",
            "register_backend", "Feed", "normalise", "Segmenter", "particle_probability_of",
+           "interior_probability_of", "centre_probability_of",
            "ModelSource", "resolve_source", "shipped_names", "shipped_source", "BatchRunner",
            "image_probabilities", "sliding_window_probabilities"]

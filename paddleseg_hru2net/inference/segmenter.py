@@ -11,13 +11,29 @@ from paddleseg_hru2net.inference.feed import Feed
 from paddleseg_hru2net.inference.source import ModelSource
 from paddleseg_hru2net.inference.windows import DEFAULT_BATCH, BatchRunner, image_probabilities
 
-__all__ = ["Segmenter", "particle_probability_of"]
+__all__ = ["Segmenter", "particle_probability_of", "interior_probability_of", "centre_probability_of"]
 
 
 def particle_probability_of(probabilities: np.ndarray) -> np.ndarray:
     """Particle probability ``(H, W)``: everything but background (class 0), so that a model
     with a contact class counts its contacts as particle."""
     return (1.0 - probabilities[0]).astype(np.float32)
+
+
+def interior_probability_of(probabilities: np.ndarray) -> Optional[np.ndarray]:
+    """Probability ``(H, W)`` of particle interior (particle but not contact) of a model with a
+    contact class (class 2; a fourth class, the particles' centres, is interior too), or None
+    for a two-class model."""
+    if probabilities.shape[0] <= 2:
+        return None
+    interior = probabilities[1] if probabilities.shape[0] == 3 else probabilities[1] + probabilities[3]
+    return np.asarray(interior, np.float32)
+
+
+def centre_probability_of(probabilities: np.ndarray) -> Optional[np.ndarray]:
+    """Probability ``(H, W)`` of a particle's centre (class 3) of a model with a centre class,
+    or None."""
+    return np.asarray(probabilities[3], np.float32) if probabilities.shape[0] > 3 else None
 
 
 @dataclass
