@@ -31,7 +31,7 @@ class Feed:
         window: ``(height, width)`` of the sliding window (the size the model was trained for).
         channels: input channels (grey images are repeated to fill them).
         mean, std: per-channel normalisation of intensities scaled to ``[0, 1]``.
-        num_classes: classes the model outputs (2: background/particle; 3: with contacts).
+        num_classes: classes the model outputs (2: background/particle; 3: with contacts; 4: and centres).
         pixel_size_nm: the pixel size of the training images, where known (the model's scale).
         particle_diameter_px: the median equivalent diameter (pixels) of the training particles:
             the size the model sees best; images are resampled towards it.
