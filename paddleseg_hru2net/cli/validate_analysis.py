@@ -54,7 +54,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _manual_samples(args):
+def manual_samples(args):
     """``(SEMImage, manual mask or instance map)`` of the chosen images."""
     import json
 
@@ -120,7 +120,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UserError("--tune chooses the splitting settings of one model: name it with --model")
     segment = segmentation_function(models, args.native_scale)
     samples = []
-    for image, manual in tqdm(list(_manual_samples(args)), desc="segmenting"):
+    for image, manual in tqdm(list(manual_samples(args)), desc="segmenting"):
         image, manual = transformed(image, manual, args.rescale, args.invert)
         samples.append((image, manual, segment(image)))
     if args.tune:

@@ -1,0 +1,76 @@
+"""Reproduce the centre-class table of docs/results.md ("A centre class, a longer generalist"):
+where the cores that seed the splitting come from, for a four-class model (background, particle,
+contact, centre), on the TiO2 val images, the default command's path (int8).
+
+    python tools/experiments/centre_cores.py --config C/config.yml --model_path C/model.pdparams
+
+``C`` holds the weights and a ``train_meta.json`` (the shipped specialist's record with
+``num_classes: 4``). Cores from: the interior (classes 1 + 3, as for a three-class model),
+P(centre) above its own threshold t, or the centre's share of the interior above t. Each row is
+the best F1 of a small grid of the other splitting settings. For choosing; never the test split.
+"""
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+
+from paddleseg_hru2net.analysis.particles import drop_small_particles, split_particles
+from paddleseg_hru2net.analysis.validation import score_splittings
+from paddleseg_hru2net.analysis.workflow import Splitting, particle_maps
+from paddleseg_hru2net.cli import validate_analysis
+from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
+
+CORE_SOURCES = ("interior", "centre", "share")
+CENTRE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+@dataclass(frozen=True)
+class CentreCoreSplitting(Splitting):
+    """A :class:`Splitting` whose cores come from ``core_source`` at ``centre_threshold``."""
+
+    core_source: str = "interior"
+    centre_threshold: float = 0.5
+
+    def labels(self, probabilities: np.ndarray) -> np.ndarray:
+        maps = particle_maps(probabilities)
+        if self.core_source == "interior" or maps.centre is None:
+            centres = None
+        else:
+            centres = maps.centre if self.core_source == "centre" else maps.centre / np.maximum(maps.interior, 1e-6)
+            # split_particles compares the centres with core_threshold: put t there
+            centres = np.clip(centres * (self.core_threshold / self.centre_threshold), 0.0, 1.0)
+        labels = split_particles(maps.particle, self.threshold, self.core_threshold, self.min_depth,
+                                 interior=maps.interior, min_core_area=self.min_core_area, centres=centres)
+        return drop_small_particles(labels, self.min_area) if self.min_area > 0 else labels
+
+
+def grid(core_source: str, centre_threshold: float) -> List[CentreCoreSplitting]:
+    core_thresholds = (0.5, 0.6, 0.7) if core_source == "interior" else (0.5,)
+    return [CentreCoreSplitting(0.5, core, depth, 0, area, core_source, centre_threshold)
+            for core in core_thresholds for depth in (0.5, 1.0, 2.0, 100.0) for area in (0, 10)]
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--model_path", required=True)
+    args = parser.parse_args(argv)
+    options = validate_analysis.parse_args([
+        "--release", "../shared/data/tio2_sem_ruhle2021", "--manifest", "data/tio2_contact_r2/manifest.json",
+        "--split", "val", "--config", args.config, "--model_path", args.model_path, "--backend", "onnxruntime-int8"])
+    segment = segmentation_function(analysis_models(options), native_scale=False)
+    samples = [(image, manual, segment(image)) for image, manual in validate_analysis.manual_samples(options)]
+    rows = [("interior", 0.0)] + [(source, t) for source in CORE_SOURCES[1:] for t in CENTRE_THRESHOLDS]
+    for source, t in rows:
+        best, total = score_splittings(samples, grid(source, t))[0]
+        print(f"{source:8s} t={t}: F1 {total['f1']:.3f}, particles {total['count_model']} "
+              f"(manual {total['count_manual']}), median {total['median_model']:.1f} nm, particle IoU "
+              f"{total['particle_iou']:.3f}; core {best.core_threshold}, depth {best.min_depth}, "
+              f"core area {best.min_core_area}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
