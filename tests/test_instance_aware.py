@@ -152,3 +152,28 @@ def test_regionwise_h_maxima_equals_skimage(tio2_release):
     for depth in (0.5, 1.5):
         expected = h_maxima(distance, depth).astype(bool) & mask
         np.testing.assert_array_equal(_regionwise_h_maxima(distance, mask, depth), expected)
+
+
+def test_merged_particles_told_apart_by_why():
+    """tools/experiments/merged_particles.py: two squares the model joined count as "core joined"
+    when its interior runs across their separation line, "core apart" when it stops there; a
+    3 x 3 particle merged into a larger one is a "speck"."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "tools" / "experiments" / "merged_particles.py"
+    spec = importlib.util.spec_from_file_location("merged_particles", path)
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    instances = np.zeros((40, 40), np.int32)
+    instances[5:25, 5:20] = 1
+    instances[5:25, 21:36] = 2      # column 20 is the annotators' separation line
+    instances[30:33, 5:8] = 3
+    predicted = np.zeros_like(instances)
+    predicted[5:25, 5:36] = 1       # the two squares as one particle
+    predicted[28:38, 3:12] = 2      # the small one inside a larger one
+    joined = (predicted > 0).astype(np.float32)
+    assert probe.merged_kinds(instances, predicted, joined, 0.5, 2) == {"core joined": 2, "speck": 1}
+    apart = joined.copy()
+    apart[:, 18:23] = 0.0
+    assert probe.merged_kinds(instances, predicted, apart, 0.5, 2) == {"core apart": 2, "speck": 1}
+    assert probe.merged_kinds(instances, predicted, np.zeros_like(joined), 0.5, 2) == {"no core": 2, "speck": 1}

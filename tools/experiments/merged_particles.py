@@ -1,0 +1,83 @@
+"""Reproduce "Why touching TiO2 particles stay merged" of docs/results.md: for each TiO2 val
+particle the specialist merges into a neighbour, whether its target interior is a speck, and
+whether the model's interior region inside it (P(interior) above the core threshold) is joined
+to another particle's, i.e. the contact class was drawn across only part of the contact.
+
+    python tools/experiments/merged_particles.py                       # the shipped specialist
+    python tools/experiments/merged_particles.py --config C --model_path W
+
+For understanding the errors; never run on the test split.
+"""
+import argparse
+import sys
+from collections import Counter
+from typing import List
+
+import numpy as np
+from scipy import ndimage
+
+from paddleseg_hru2net.analysis.validation import manual_particle_outcomes, manual_particles
+from paddleseg_hru2net.analysis.workflow import analyze_segmentation, particle_maps
+from paddleseg_hru2net.cli import validate_analysis
+from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
+from paddleseg_hru2net.datasets.instance_targets import target_of_instances
+
+MIN_CORE_PIXELS = 10
+
+
+def merged_kinds(instances: np.ndarray, predicted: np.ndarray, interior: np.ndarray,
+                 core_threshold: float, contact_radius: int) -> Counter:
+    """Counts of the merged manual particles by why: ``speck`` (fewer than MIN_CORE_PIXELS
+    interior pixels in the target), ``no core`` (the model's interior covers fewer of them),
+    ``core joined`` (that interior region reaches another manual particle's interior), ``core
+    apart``."""
+    target_interior = target_of_instances(instances, 3, contact_radius) == 1
+    cores = interior > core_threshold
+    regions, _ = ndimage.label(cores)
+    kinds: Counter = Counter()
+    for label, outcome in manual_particle_outcomes(instances, predicted).items():
+        if outcome.kind != "merged":
+            continue
+        own = instances == label
+        if (own & target_interior).sum() < MIN_CORE_PIXELS:
+            kinds["speck"] += 1
+            continue
+        own_core = own & cores
+        if own_core.sum() < MIN_CORE_PIXELS:
+            kinds["no core"] += 1
+            continue
+        reached = np.isin(regions, np.unique(regions[own_core])) & cores & target_interior
+        others = np.unique(instances[reached & ~own])
+        kinds["core joined" if (others > 0).any() else "core apart"] += 1
+    return kinds
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--model_path", default=None)
+    parser.add_argument("--contact_radius", type=int, default=2)
+    args = parser.parse_args(argv)
+    model_args = ["--config", args.config, "--model_path", args.model_path] if args.config else \
+        ["--model", "hru2netp_contact_tio2"]
+    options = validate_analysis.parse_args([
+        "--release", "../shared/data/tio2_sem_ruhle2021", "--manifest", "data/tio2_contact_r2/manifest.json",
+        "--split", "val", "--backend", "onnxruntime-int8"] + model_args)
+    models = analysis_models(options)
+    segment = segmentation_function(models, native_scale=False)
+    total: Counter = Counter()
+    for image, manual in validate_analysis.manual_samples(options):
+        segmentation = segment(image)
+        splitting = segmentation.own_splitting()
+        predicted = analyze_segmentation(image, segmentation).labels
+        instances = manual_particles(image, manual).labels
+        interior = particle_maps(segmentation.probabilities).interior
+        kinds = merged_kinds(instances, predicted, interior, splitting.core_threshold, args.contact_radius)
+        print(f"{image.path}: {dict(kinds)}", flush=True)
+        total += kinds
+    print(f"merged: {sum(total.values())}, {dict(total)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
