@@ -79,7 +79,10 @@ class Splitting:
         """Particle labels of a particle probability map ``(H, W)`` (or a 0/1 mask), or of a
         model's class probabilities ``(K, H, W)``: with a contact class (K = 3) the cores come
         from the particle-interior class."""
-        maps = particle_maps(probabilities)
+        return self.labels_of_maps(particle_maps(probabilities))
+
+    def labels_of_maps(self, maps: "ParticleMaps") -> np.ndarray:
+        """Particle labels of a segmentation's :class:`ParticleMaps`."""
         labels = split_particles(maps.particle, self.threshold, self.core_threshold, self.min_depth,
                                  interior=maps.interior, min_core_area=self.min_core_area,
                                  centres=maps.centre)

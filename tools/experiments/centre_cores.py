@@ -16,9 +16,8 @@ from typing import List
 
 import numpy as np
 
-from paddleseg_hru2net.analysis.particles import drop_small_particles, split_particles
 from paddleseg_hru2net.analysis.validation import score_splittings
-from paddleseg_hru2net.analysis.workflow import Splitting, particle_maps
+from paddleseg_hru2net.analysis.workflow import ParticleMaps, Splitting
 from paddleseg_hru2net.cli import validate_analysis
 from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
 
@@ -33,17 +32,14 @@ class CentreCoreSplitting(Splitting):
     core_source: str = "interior"
     centre_threshold: float = 0.5
 
-    def labels(self, probabilities: np.ndarray) -> np.ndarray:
-        maps = particle_maps(probabilities)
+    def labels_of_maps(self, maps: ParticleMaps) -> np.ndarray:
         if self.core_source == "interior" or maps.centre is None:
             centres = None
         else:
             centres = maps.centre if self.core_source == "centre" else maps.centre / np.maximum(maps.interior, 1e-6)
-            # split_particles compares the centres with core_threshold: put t there
+            # the splitting compares the centres with core_threshold: put t there
             centres = np.clip(centres * (self.core_threshold / self.centre_threshold), 0.0, 1.0)
-        labels = split_particles(maps.particle, self.threshold, self.core_threshold, self.min_depth,
-                                 interior=maps.interior, min_core_area=self.min_core_area, centres=centres)
-        return drop_small_particles(labels, self.min_area) if self.min_area > 0 else labels
+        return super().labels_of_maps(maps._replace(centre=centres))
 
 
 def grid(core_source: str, centre_threshold: float) -> List[CentreCoreSplitting]:

@@ -58,8 +58,8 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--model_path", default=None)
     parser.add_argument("--contact_radius", type=int, default=2)
     args = parser.parse_args(argv)
-    model_args = ["--config", args.config, "--model_path", args.model_path] if args.config else \
-        ["--model", "hru2netp_contact_tio2"]
+    model_args = [arg for name in ("config", "model_path") if getattr(args, name)
+                  for arg in (f"--{name}", getattr(args, name))] or ["--model", "hru2netp_contact_tio2"]
     options = validate_analysis.parse_args([
         "--release", "../shared/data/tio2_sem_ruhle2021", "--manifest", "data/tio2_contact_r2/manifest.json",
         "--split", "val", "--backend", "onnxruntime-int8"] + model_args)
