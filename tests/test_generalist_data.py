@@ -64,6 +64,21 @@ def test_one_contact_radius_for_all_sources_taken_from_the_tio2_folder(tmp_path)
     assert len(val_ids) == 1 and all(f"emps/{i}.png" in val_lines for i in val_ids)
 
 
+def test_tio2_repeats_lists_the_tio2_training_tiles_that_many_times_and_val_once(tmp_path):
+    tio2 = tio2_folder(tmp_path / "tio2", radius=2)
+    emps = emps_folder(tmp_path / "emps")
+    out = tmp_path / "generalist"
+    manifest = prepare_generalist(str(out), str(tio2), str(emps), synthetic=0, val_fraction=0.25,
+                                  progress=False, tio2_repeats=3)
+    train_lines = (out / "train.txt").read_text().splitlines()
+    assert sum(line.startswith("tio2/") for line in train_lines) == 3
+    assert sum(line.startswith("images/emps/") for line in train_lines) == 3
+    assert sum(line.startswith("tio2/") for line in (out / "val.txt").read_text().splitlines()) == 1
+    assert manifest["sources"]["tio2"]["train_repeats"] == 3
+    with pytest.raises(GeneralistDataError, match="at least 1"):
+        prepare_generalist(str(tmp_path / "out2"), str(tio2), None, synthetic=0, tio2_repeats=0)
+
+
 def test_a_radius_other_than_the_tio2_folders_is_refused_and_nothing_written(tmp_path):
     tio2 = tio2_folder(tmp_path / "tio2", radius=1)
     emps = emps_folder(tmp_path / "emps", count=2)

@@ -33,6 +33,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--particle_diameter", type=float, default=None,
                         help="resample each EMPS image so its particles' median equivalent diameter "
                              "is this many pixels (e.g. 23.3, the TiO2 tiles'); default: as they are")
+    parser.add_argument("--tio2_repeats", type=int, default=1,
+                        help="list each TiO2 training tile this many times in train.txt, so "
+                             "training sees TiO2 that many times as often (default 1)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     return parser.parse_args(argv)
 
@@ -46,7 +49,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                       args.val_fraction, args.seed, args.overwrite,
                                       contact_radius=args.contact_radius,
                                       bright_particles=args.bright_particles,
-                                      particle_diameter=args.particle_diameter)
+                                      particle_diameter=args.particle_diameter,
+                                      tio2_repeats=args.tio2_repeats)
     except (GeneralistDataError, ValueError) as error:
         raise UserError(str(error)) from error
     print(json.dumps(manifest["counts"]))

@@ -143,7 +143,8 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
                        overwrite: bool = False, progress: bool = True,
                        contact_radius: Optional[int] = None,
                        bright_particles: bool = False,
-                       particle_diameter: Optional[float] = None) -> Dict[str, object]:
+                       particle_diameter: Optional[float] = None,
+                       tio2_repeats: int = 1) -> Dict[str, object]:
     """Write the generalist training folder; returns its manifest (also ``manifest.json``).
 
     Args:
@@ -159,6 +160,9 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
         bright_particles: store EMPS images with dark particles inverted (see the module).
         particle_diameter: resample each EMPS image so its particles' median equivalent
             diameter is this many pixels (:func:`to_particle_diameter`); None keeps them as they are.
+        tio2_repeats: how many times each TiO2 training tile is listed in ``train.txt``: a
+            sampler drawing uniformly over the list then sees TiO2 that many times as often
+            (val lists each tile once).
     """
     from tqdm import tqdm
 
@@ -166,6 +170,8 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
         raise GeneralistDataError(f"synthetic image count must not be negative, got {synthetic}")
     if particle_diameter is not None and not particle_diameter > 0:
         raise GeneralistDataError(f"particle diameter must be a positive number of pixels, got {particle_diameter}")
+    if tio2_repeats < 1:
+        raise GeneralistDataError(f"TiO2 repeats must be at least 1, got {tio2_repeats}")
     if tio2_dir is None and emps_root is None and synthetic == 0:
         raise GeneralistDataError("nothing to prepare: give a TiO2 folder, an EMPS folder or "
                                   "synthetic images")
@@ -183,10 +189,11 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
         sources: Dict[str, Dict[str, object]] = {}
         if tio2_dir is not None:
             for split, pairs in _copy_tio2(tio2_dir, staging).items():
-                lists[split] += pairs
+                lists[split] += pairs * (tio2_repeats if split == "train" else 1)
             sources["tio2"] = {"folder": os.path.abspath(tio2_dir),
                                "tiles": {s: sum(p[0].startswith("tio2/") for p in lists[s])
-                                         for s in ("train", "val")}}
+                                         for s in ("train", "val")},
+                               "train_repeats": tio2_repeats}
         if emps_root is not None:
             ids = emps_ids(emps_root)
             split = split_by_image(ids, val_fraction, 0.0, seed)
@@ -220,7 +227,8 @@ def prepare_generalist(out_dir: str, tio2_dir: Optional[str], emps_root: Optiona
                     "classes": {**{str(k): v for k, v in CONTACT_CLASSES.items()}, "255": "ignore"},
                     "options": {"val_fraction": val_fraction, "seed": seed, "synthetic": synthetic,
                                 "bright_particles": bright_particles,
-                                "particle_diameter": particle_diameter},
+                                "particle_diameter": particle_diameter,
+                                "tio2_repeats": tio2_repeats},
                     "target": "contact", "contact_radius": contact_radius}
         write_json(os.path.join(staging, "manifest.json"), manifest)
     return manifest
