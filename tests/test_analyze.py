@@ -469,6 +469,56 @@ def test_a_model_that_decides_polarity_by_shape_keeps_the_way_round_with_convex_
         assert np.array_equal(particle_probability_of(segmentation.probabilities) > 0.5, bright > 100)
 
 
+def _refining_model(**feed_settings):
+    from dataclasses import replace as replaced
+    settings = {"particle_diameter_px": 24.0, "size_from": "grey_values_refined", **feed_settings}
+    return replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, **settings))
+
+
+def test_a_grey_value_scale_is_refined_by_the_models_own_measurement(monkeypatch):
+    """Separate 12 px discs, dark on bright, the grey-value estimate made three times too large
+    (36 px): shrunk by 2/3, the discs measure 8 px there, so the model, having chosen the way
+    round by shape, segments the inverted image again at twice the native scale, where they
+    measure its 24 px; the scale says so. A model that records plain ``grey_values`` stays at
+    the estimate."""
+    from paddleseg_hru2net.analysis import scale
+    from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
+    from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
+    from scipy import ndimage
+    monkeypatch.setattr(scale, "diameter_from_autocorrelation", lambda grey: 36.0)
+    dark = 255 - _discs(12, count_per_side=8, size=128)  # the bright gaps: one network, concave
+    image = SEMImage("dark.png", dark, 0, None, "none (pixels)")
+    segmentation = segment_image(image, _refining_model(polarity_from="shape"))
+    assert segmentation.contrast.startswith("inverted")
+    assert 1.8 < segmentation.scale.factor < 2.2
+    assert "refined by the model's own measurement" in segmentation.scale.describe()
+    regions = ndimage.label(segmentation.at_segmentation_scale[1] > 0.5)[0]
+    assert abs(median_equivalent_diameter(regions, 9) - 24.0) < 3.0
+    plain = segment_image(image, _refining_model(polarity_from="shape", size_from="grey_values"))
+    assert plain.scale.factor == round(24.0 / 36.0, 4)
+
+
+def test_a_refined_scale_whose_segmentation_is_less_plausible_is_not_taken(monkeypatch):
+    """Where the particles at the refined scale are markedly less convex than at the first
+    (fragments of large particles, read as small ones), the first segmentation stands and the
+    scale says why; a measurement that asks for about the same scale costs no second pass."""
+    from paddleseg_hru2net.analysis import contrast, scale
+    from paddleseg_hru2net.analysis.workflow import REFINED_SOLIDITY_LOSS, SEMImage, segment_image
+    monkeypatch.setattr(scale, "diameter_from_autocorrelation", lambda grey: 36.0)
+    less_convex_when_enlarged = lambda probabilities: 0.9 - 2 * REFINED_SOLIDITY_LOSS * (probabilities.shape[-1] > 256)
+    monkeypatch.setattr(contrast, "particle_solidity", less_convex_when_enlarged)
+    image = SEMImage("discs.png", _discs(12), 0, None, "none (pixels)")
+    segmentation = segment_image(image, _refining_model())
+    assert segmentation.scale.factor == round(24.0 / 36.0, 4)
+    assert "not refined: the model's segmentation at x1.9" in segmentation.scale.describe()
+    factors = []
+    probabilities_at = scale.probabilities_at
+    monkeypatch.setattr(scale, "probabilities_at", lambda s, g, f: factors.append(f) or probabilities_at(s, g, f))
+    monkeypatch.setattr(scale, "diameter_from_autocorrelation", lambda grey: 13.0)
+    kept = segment_image(image, _refining_model())
+    assert len(factors) == 1 and "refined" not in kept.scale.describe()
+
+
 def test_every_way_a_model_may_decide_polarity_has_its_measure():
     """``Feed.polarity_from`` names (checked where a record is read, in the inference layer) and
     the measures the analysis scores both ways round by are one list: the histogram check, and a

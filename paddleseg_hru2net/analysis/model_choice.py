@@ -38,7 +38,7 @@ class AnalysisModel:
 
     def segment(self, image: SEMImage, resample_to_model: bool = True, reason: str = "") -> Segmentation:
         """The image segmented by this model, labelled with its name (and why it was used)."""
-        segmentation = segment_image(image, self.segmenter, resample_to_model)
+        segmentation = segment_image(image, self.segmenter, resample_to_model, self.splittings)
         return replace(segmentation, splittings=self.splittings, model=self.name, chosen_because=reason)
 
 

@@ -14,8 +14,11 @@ probabilities and particle labels are mapped back to the image's own grid
   over most of the image or unsure over them: sizes measured on it mean nothing), the particle
   size is estimated from the image's grey values instead
   (:mod:`paddleseg_hru2net.analysis.particle_size`). A model that records ``size_from:
-  grey_values`` (the generalist, trained at one particle size: its first pass on particles of
-  other sizes measures fragments of them) skips the first pass and always uses that estimate;
+  grey_values`` (trained at one particle size: its first pass on particles of other sizes
+  measures fragments of them) skips the first pass and always uses that estimate; one that
+  records ``grey_values_refined`` (the generalist) then measures its own segmentation at that
+  scale and segments again at the scale the measurement gives (:func:`refined_factor`), where
+  the second segmentation is as plausible as the first (``analysis.workflow``);
 * otherwise, or when asked (``--native-scale``), the native scale.
 
 The summary says which (``scale`` column).
@@ -37,7 +40,7 @@ from paddleseg_hru2net.microscopy.resampling import resample
 
 __all__ = ["ScaleChoice", "median_particle_diameter", "resample", "probabilities_at",
            "choose_scale", "scaled_probabilities", "labels_to_grid", "first_pass_doubt", "MIN_FACTOR",
-           "MAX_FACTOR", "MAX_SCALED_PIXELS"]
+           "MAX_FACTOR", "MAX_SCALED_PIXELS", "refined_factor"]
 
 #: The range of resampling factors. Shrinking as far as 1/8 lets images of particles up to about
 #: 190 px across reach the generalist's 23.3 px (EMPS val, default command: F1 0.661 with 1/4 as
@@ -57,11 +60,14 @@ _FOUR = ndimage.generate_binary_structure(2, 1)
 class ScaleChoice:
     """The factor an image was resampled by before segmentation (``> 1`` enlarges) and why;
     ``split_at_model_scale``: split touching particles at the segmentation scale even when the
-    image was shrunk (else a shrunk image is split on its own, finer grid)."""
+    image was shrunk (else a shrunk image is split on its own, finer grid);
+    ``refinable``: estimated from the grey values for a model that refines that estimate by
+    measuring its own segmentation (``size_from: grey_values_refined``)."""
 
     factor: float
     source: str
     split_at_model_scale: bool = False
+    refinable: bool = False
 
     def describe(self) -> str:
         if self.factor != 1.0:
@@ -135,7 +141,7 @@ def _enlargement_within_budget(choice: ScaleChoice, shape: Tuple[int, ...]) -> S
     note = (f"; enlarged x{affordable:.3g} instead of x{choice.factor:.3g} to stay within "
             f"{MAX_SCALED_PIXELS / 1e6:.0f} megapixels: particles are smaller than the model's")
     return ScaleChoice(1.0 if affordable < NEUTRAL[1] else round(affordable, 4), choice.source + note,
-                       choice.split_at_model_scale)
+                       choice.split_at_model_scale, choice.refinable)
 
 
 def choose_scale(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
@@ -165,11 +171,31 @@ def _scale_by_the_rules(grey: np.ndarray, pixel_size_nm: Optional[float], segmen
     if diameter is None:
         return ScaleChoice(1.0, "no particles found at the native scale"), first
     factor = _clamped(feed.particle_diameter_px / diameter)
+    refinable = from_grey_values and feed.size_from == "grey_values_refined"
     if NEUTRAL[0] <= factor <= NEUTRAL[1]:
-        return ScaleChoice(1.0, f"{how}: particle size matches the model's"), first
+        return ScaleChoice(1.0, f"{how}: particle size matches the model's", refinable=refinable), first
     return ScaleChoice(round(factor, 4), f"{how}: median diameter {diameter:.1f} px, model "
                                          f"{feed.particle_diameter_px:.1f} px",
-                       split_at_model_scale=from_grey_values), first
+                       split_at_model_scale=from_grey_values, refinable=refinable), first
+
+
+def refined_factor(choice: ScaleChoice, measured_px: Optional[float], model_px: float,
+                   shape: Tuple[int, ...]) -> Optional[ScaleChoice]:
+    """The scale a segmentation made at ``choice`` asks for: its particles' median diameter
+    ``measured_px`` (pixels at the segmentation scale) brought to the model's ``model_px``;
+    None where there is nothing to measure or the new factor is within :data:`NEUTRAL` of the
+    old one (not worth another pass)."""
+    if not measured_px:
+        return None
+    factor = _clamped(choice.factor * model_px / measured_px)
+    if NEUTRAL[0] <= factor / choice.factor <= NEUTRAL[1]:
+        return None
+    native_diameter = measured_px / choice.factor
+    refined = ScaleChoice(round(factor, 4) if not NEUTRAL[0] <= factor <= NEUTRAL[1] else 1.0,
+                          f"{choice.source}; refined by the model's own measurement, median "
+                          f"diameter {native_diameter:.1f} px", split_at_model_scale=True)
+    refined = _enlargement_within_budget(refined, shape)
+    return None if refined.factor == choice.factor else refined
 
 
 def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,
@@ -192,7 +218,7 @@ def _estimated_particle_diameter(grey: np.ndarray, segmenter: Segmenter
     estimated, whether from the grey values)`` for an image without a pixel size, as
     ``segmenter.feed.size_from`` says."""
     from_grey_values = "estimated from the grey values"
-    if segmenter.feed.size_from == "grey_values":
+    if segmenter.feed.size_from in ("grey_values", "grey_values_refined"):
         return None, diameter_from_autocorrelation(grey), f"{from_grey_values} (the model's rule)", True
     first = segmenter.probabilities(grey)
     particle = particle_probability_of(first)

@@ -260,20 +260,30 @@ class Segmentation:
     def describe_model(self) -> str:
         return f"{self.model} ({self.chosen_because})" if self.chosen_because else self.model
 
+    @property
+    def at_segmentation_scale(self) -> np.ndarray:
+        """The class probabilities at the scale the model saw the image at."""
+        return self.probabilities if self.at_model_scale is None else self.at_model_scale
 
-def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True) -> Segmentation:
+
+def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True,
+                  splittings: Optional[ModelSplittings] = None) -> Segmentation:
     """The image segmented at the model's scale (:mod:`paddleseg_hru2net.analysis.scale`), with
     its contrast inverted first if the model knows bright particles only and these look dark
     (:mod:`paddleseg_hru2net.analysis.contrast`; by the histogram, or by segmenting both ways
-    round, as its ``Feed.polarity_from`` says)."""
+    round, as its ``Feed.polarity_from`` says). Where the model refines a grey-value size
+    estimate (``Feed.size_from``), its segmentation is measured with ``splittings`` (the
+    model's; else the defaults) and made again at the scale it asks for (:func:`_refined`)."""
     from paddleseg_hru2net.analysis.contrast import particles_look_dark
     feed = segmenter.feed
     if feed.segments_both_ways:
-        return _segmented_the_likelier_way_round(image, segmenter, resample_to_model)
-    grey, contrast = image.grey, "as recorded"
-    if feed.polarity == "bright" and particles_look_dark(grey):
-        grey, contrast = 255 - grey, "inverted for the model (dark particles on a bright background detected)"
-    return _segmented(grey, image.pixel_size_nm, segmenter, resample_to_model, contrast)
+        segmentation, grey = _segmented_the_likelier_way_round(image, segmenter, resample_to_model)
+    else:
+        grey, contrast = image.grey, "as recorded"
+        if feed.polarity == "bright" and particles_look_dark(grey):
+            grey, contrast = 255 - grey, "inverted for the model (dark particles on a bright background detected)"
+        segmentation = _segmented(grey, image.pixel_size_nm, segmenter, resample_to_model, contrast)
+    return _refined(segmentation, grey, image.pixel_size_nm, segmenter, splittings or ModelSplittings())
 
 
 def _segmented(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter, resample_to_model: bool,
@@ -284,9 +294,10 @@ def _segmented(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter, resa
     return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast)
 
 
-def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_model: bool) -> Segmentation:
-    """The image segmented as recorded and inverted; the segmentation that scores higher by the
-    model's ``Feed.polarity_from`` measure
+def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_model: bool
+                                      ) -> Tuple[Segmentation, np.ndarray]:
+    """``(segmentation, the grey image it was made of)``: the image segmented as recorded and
+    inverted; the segmentation that scores higher by the model's ``Feed.polarity_from`` measure
     (:data:`~paddleseg_hru2net.analysis.contrast.POLARITY_MEASURES`, taken at the segmentation
     scale). Both are segmented at one scale unless a first pass (which depends on the contrast)
     chose it."""
@@ -298,12 +309,53 @@ def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_mo
     recorded = _segmented(image.grey, image.pixel_size_nm, segmenter, resample_to_model, "", chosen)
     inverted = _segmented(255 - image.grey, image.pixel_size_nm, segmenter, resample_to_model, "",
                           None if first_pass is not None else (scale, None))
-    score = {name: measure.score(s.probabilities if s.at_model_scale is None else s.at_model_scale)
+    score = {name: measure.score(s.at_segmentation_scale)
              for name, s in (("recorded", recorded), ("inverted", inverted))}
     versus = f"{measure.name} {score['recorded']:.3f} as recorded, {score['inverted']:.3f} inverted"
     if score["inverted"] > score["recorded"]:
-        return replace(inverted, contrast=f"inverted for the model ({measure.reason}: {versus})")
-    return replace(recorded, contrast=f"as recorded ({measure.reason}: {versus})")
+        return replace(inverted, contrast=f"inverted for the model ({measure.reason}: {versus})"), 255 - image.grey
+    return replace(recorded, contrast=f"as recorded ({measure.reason}: {versus})"), image.grey
+
+
+#: A segmentation at a refined scale is kept only where it is as plausible as the one it was
+#: refined from: its particles' solidity (:func:`~paddleseg_hru2net.analysis.contrast.particle_solidity`)
+#: not lower by more than this...
+REFINED_SOLIDITY_LOSS = 0.1
+#: ...and the share of the image they cover (which resampling does not change) within this
+#: factor of the first one's. On EMPS val the four refinements these reject had made the
+#: estimate worse (fragments of large particles measured as small ones); no kept one had.
+REFINED_COVERAGE_RATIO = 2.0
+
+
+def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Optional[float], segmenter,
+             splittings: ModelSplittings) -> Segmentation:
+    """``segmentation``, or where its scale is a refinable grey-value estimate
+    (:attr:`~paddleseg_hru2net.analysis.scale.ScaleChoice.refinable`) and the median diameter of
+    its particles (split with the model's settings, at the segmentation scale) asks for another
+    scale (:func:`~paddleseg_hru2net.analysis.scale.refined_factor`), ``grey`` segmented again
+    at that scale, if that segmentation is as plausible (:data:`REFINED_SOLIDITY_LOSS`,
+    :data:`REFINED_COVERAGE_RATIO`)."""
+    from paddleseg_hru2net.analysis.contrast import particle_solidity
+    from paddleseg_hru2net.analysis.scale import refined_factor
+    from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
+    first = segmentation.scale
+    if not first.refinable:
+        return segmentation
+    at_scale = segmentation.at_segmentation_scale
+    measured = median_equivalent_diameter(splittings.for_scale(first.factor).labels(at_scale), 9)
+    refined = refined_factor(first, measured, segmenter.feed.particle_diameter_px, grey.shape)
+    if refined is None:
+        return segmentation
+    second = _segmented(grey, pixel_size_nm, segmenter, True, segmentation.contrast, (refined, None))
+    then = second.at_segmentation_scale
+    coverage = [float((particle_maps(p).particle > 0.5).mean()) for p in (at_scale, then)]
+    plausible = (particle_solidity(then) >= particle_solidity(at_scale) - REFINED_SOLIDITY_LOSS
+                 and max(coverage) <= REFINED_COVERAGE_RATIO * max(min(coverage), 1e-6))
+    if not plausible:
+        return replace(segmentation, scale=replace(first, source=f"{first.source}; not refined: the "
+                                                                 f"model's segmentation at x{refined.factor:.3g} "
+                                                                 f"was less plausible"))
+    return second
 
 
 def analyze_segmentation(image: SEMImage, segmentation: Segmentation,

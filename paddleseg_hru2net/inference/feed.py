@@ -10,7 +10,7 @@ __all__ = ["Feed", "SIZE_SOURCES", "POLARITY_SOURCES", "RECORDED_SETTINGS", "rec
            "overlap_stride", "normalise", "normalisation_from_transforms", "intensity_range"]
 
 #: How a particle size can be estimated where an image has no pixel size (``Feed.size_from``).
-SIZE_SOURCES = ("first_pass", "grey_values")
+SIZE_SOURCES = ("first_pass", "grey_values", "grey_values_refined")
 #: How a bright-only model decides whether to invert an image (``Feed.polarity_from``).
 POLARITY_SOURCES = ("histogram", "confidence", "shape")
 #: The :class:`Feed` settings a training run records (``train_meta.json``) and an exported model
@@ -39,9 +39,10 @@ class Feed:
             ``both`` (trained with inverted contrast too).
         size_from: how the particle size of an image without a pixel size is estimated:
             ``first_pass`` (a segmentation at the image's own scale, measured; the grey values
-            where that pass looks unreliable) or ``grey_values`` (the grey values only: for a
+            where that pass looks unreliable), ``grey_values`` (the grey values only: for a
             model trained at one particle size, whose first pass on other sizes measures
-            fragments).
+            fragments), or ``grey_values_refined`` (that estimate, then the model's own
+            measurement of its segmentation at that scale; see ``analysis.scale``).
         polarity_from: how a ``bright`` model decides whether an image has dark particles and
             is to be inverted: ``histogram`` (the grey-level histogram alone), or both ways round
             are segmented and the one kept is the one the model is surer of (``confidence``) or
