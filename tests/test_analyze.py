@@ -242,7 +242,7 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
     from conftest import run_tool
     images = tmp_path / "images"
     images.mkdir()
-    write_sem(images / "sem.png", 100, 140, seed=9)
+    write_sem(images / "sem.png", 200, 280, seed=9)
     result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images), "--out",
                       str(tmp_path / "out"), "--pixel-size", "7.34")
     assert "sem.png:" in result.stdout and "nm" in result.stdout
@@ -517,6 +517,19 @@ def test_a_refined_scale_whose_segmentation_is_less_plausible_is_not_taken(monke
     monkeypatch.setattr(scale, "diameter_from_autocorrelation", lambda grey: 13.0)
     kept = segment_image(image, _refining_model())
     assert len(factors) == 1 and "refined" not in kept.scale.describe()
+
+
+def test_a_refinement_that_would_leave_too_little_of_the_image_is_not_asked_for():
+    """Particles measured 4.3 times the model's size ask for shrinking by 1/4.3: a 400 px frame
+    keeps 93 px (four of the model's particles across), a 160 px one would keep 37 (fewer than
+    two) and is not refined; a measurement close to the model's size asks for nothing."""
+    from paddleseg_hru2net.analysis.scale import MIN_PARTICLES_ACROSS, ScaleChoice, refined_factor
+    first = ScaleChoice(1.0, "estimated from the grey values", refinable=True)
+    refined = refined_factor(first, 100.0, 23.3, (400, 400))
+    assert refined is not None and refined.factor == round(23.3 / 100.0, 4)
+    assert 160 * refined.factor < MIN_PARTICLES_ACROSS * 23.3
+    assert refined_factor(first, 100.0, 23.3, (160, 400)) is None
+    assert refined_factor(first, 25.0, 23.3, (400, 400)) is None
 
 
 def test_every_way_a_model_may_decide_polarity_has_its_measure():

@@ -162,3 +162,42 @@ def test_the_graph_optimised_for_this_cpu_is_kept_and_gives_the_same_probabiliti
     assert saved, "the optimised graph was not kept in the cache"
     again = load_segmenter(shipped_source("hru2netp_tio2"), backend="onnxruntime").probabilities(grey)
     assert np.array_equal(first, again)
+
+
+def _rightward_runner(batch: np.ndarray) -> np.ndarray:
+    """Stands in for a model with a bias of orientation: particle more likely towards the right
+    of each window, whatever the image."""
+    n, _, height, width = batch.shape
+    ramp = np.broadcast_to(np.linspace(-2.0, 2.0, width, dtype=np.float32), (n, 1, height, width))
+    return np.concatenate([-ramp, ramp], axis=1)
+
+
+def test_flips_average_the_image_and_its_flipped_copies_back_in_place():
+    """With flips a model's orientation bias cancels (a uniform image gets a map symmetric left to
+    right, which it does not without), each copy is flipped back before averaging (equal to the
+    average done by hand), and the model runs on four copies."""
+    from paddleseg_hru2net.inference import ModelSource
+    from paddleseg_hru2net.inference.segmenter import Segmenter
+    plain = Segmenter(_rightward_runner, Feed(window=(32, 32)), "test", ModelSource(name="ramp"))
+    flipping = plain.with_flips(True)
+    grey = np.full((40, 56), 120, np.uint8)
+    one = plain.probabilities(grey)[1]
+    assert not np.allclose(one, one[:, ::-1], atol=0.05)
+    averaged = flipping.probabilities(grey)
+    np.testing.assert_allclose(averaged[1], averaged[1][:, ::-1], atol=1e-5)
+    image = np.random.default_rng(0).integers(0, 255, (40, 56)).astype(np.uint8)
+    by_hand = sum(np.flip(plain.probabilities(np.ascontiguousarray(np.flip(image, axes))), tuple(a + 1 for a in axes))
+                  for axes in ((), (1,), (0,), (0, 1))) / 4
+    np.testing.assert_allclose(flipping.probabilities(image), by_hand, atol=1e-6)
+    calls = []
+    counting = Segmenter(lambda b: calls.append(1) or _rightward_runner(b), Feed(window=(64, 64)), "test",
+                         ModelSource(name="ramp"), flips=True)
+    counting.probabilities(grey)
+    assert len(calls) == 4 and counting.with_window((32, 32)).flips
+
+
+def test_the_analysis_commands_flip_by_default_and_can_be_told_not_to():
+    from paddleseg_hru2net.cli import analyze, validate_analysis
+    assert analyze.parse_args(["in", "--out", "o"]).flips is True
+    assert analyze.parse_args(["in", "--out", "o", "--no-flips"]).flips is False
+    assert validate_analysis.parse_args(["--manifest", "m", "--no-flips"]).flips is False

@@ -51,6 +51,8 @@ MIN_FACTOR, MAX_FACTOR = 0.125, 4.0
 #: 11 min a pass at 2.5 us a pixel and gigabytes of probabilities). 40 megapixels is about 100 s a
 #: pass on ONNX Runtime float here; the factor is lowered to fit, and the summary says so.
 MAX_SCALED_PIXELS = 40_000_000
+#: A refined scale must leave an image at least this many of the model's particles across.
+MIN_PARTICLES_ACROSS = 2.0
 #: Factors this close to 1 are not worth a resampling (the model is trained with 0.75-1.33 jitter).
 NEUTRAL = (0.77, 1.3)
 _FOUR = ndimage.generate_binary_structure(2, 1)
@@ -183,12 +185,15 @@ def refined_factor(choice: ScaleChoice, measured_px: Optional[float], model_px: 
                    shape: Tuple[int, ...]) -> Optional[ScaleChoice]:
     """The scale a segmentation made at ``choice`` asks for: its particles' median diameter
     ``measured_px`` (pixels at the segmentation scale) brought to the model's ``model_px``;
-    None where there is nothing to measure or the new factor is within :data:`NEUTRAL` of the
-    old one (not worth another pass)."""
+    None where there is nothing to measure, the new factor is within :data:`NEUTRAL` of the
+    old one (not worth another pass), or it would leave the image (``shape``) fewer than
+    :data:`MIN_PARTICLES_ACROSS` of the model's particles across (nothing left to measure)."""
     if not measured_px:
         return None
     factor = _clamped(choice.factor * model_px / measured_px)
     if NEUTRAL[0] <= factor / choice.factor <= NEUTRAL[1]:
+        return None
+    if min(shape[:2]) * factor < MIN_PARTICLES_ACROSS * model_px:
         return None
     native_diameter = measured_px / choice.factor
     refined = ScaleChoice(round(factor, 4) if not NEUTRAL[0] <= factor <= NEUTRAL[1] else 1.0,

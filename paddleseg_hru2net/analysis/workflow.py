@@ -321,10 +321,15 @@ def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_mo
 #: refined from: its particles' solidity (:func:`~paddleseg_hru2net.analysis.contrast.particle_solidity`)
 #: not lower by more than this...
 REFINED_SOLIDITY_LOSS = 0.1
-#: ...and the share of the image they cover (which resampling does not change) within this
-#: factor of the first one's. On EMPS val the four refinements these reject had made the
-#: estimate worse (fragments of large particles measured as small ones); no kept one had.
+#: ...the share of the image they cover (which resampling does not change) within this factor of
+#: the first one's (on EMPS val the four refinements these two reject had made the estimate worse:
+#: fragments of large particles measured as small ones; no kept one had)...
 REFINED_COVERAGE_RATIO = 2.0
+#: ...and its particles, measured again, within this factor of the model's size: the refined
+#: scale must agree with itself (on EMPS val every kept refinement measured within 1.42 there;
+#: small particles shrunk past what the model resolves merge into blobs that ask for shrinking
+#: further, and measure far from the model's size where they land).
+REFINED_SELF_AGREEMENT = 1.5
 
 
 def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Optional[float], segmenter,
@@ -334,28 +339,41 @@ def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
     its particles (split with the model's settings, at the segmentation scale) asks for another
     scale (:func:`~paddleseg_hru2net.analysis.scale.refined_factor`), ``grey`` segmented again
     at that scale, if that segmentation is as plausible (:data:`REFINED_SOLIDITY_LOSS`,
-    :data:`REFINED_COVERAGE_RATIO`)."""
-    from paddleseg_hru2net.analysis.contrast import particle_solidity
+    :data:`REFINED_COVERAGE_RATIO`, :data:`REFINED_SELF_AGREEMENT`)."""
     from paddleseg_hru2net.analysis.scale import refined_factor
-    from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
     first = segmentation.scale
     if not first.refinable:
         return segmentation
     at_scale = segmentation.at_segmentation_scale
-    measured = median_equivalent_diameter(splittings.for_scale(first.factor).labels(at_scale), 9)
-    refined = refined_factor(first, measured, segmenter.feed.particle_diameter_px, grey.shape)
+    model_px = segmenter.feed.particle_diameter_px
+    refined = refined_factor(first, _median_diameter(at_scale, splittings.for_scale(first.factor)),
+                             model_px, grey.shape)
     if refined is None:
         return segmentation
     second = _segmented(grey, pixel_size_nm, segmenter, True, segmentation.contrast, (refined, None))
     then = second.at_segmentation_scale
-    coverage = [float((particle_maps(p).particle > 0.5).mean()) for p in (at_scale, then)]
-    plausible = (particle_solidity(then) >= particle_solidity(at_scale) - REFINED_SOLIDITY_LOSS
-                 and max(coverage) <= REFINED_COVERAGE_RATIO * max(min(coverage), 1e-6))
-    if not plausible:
-        return replace(segmentation, scale=replace(first, source=f"{first.source}; not refined: the "
-                                                                 f"model's segmentation at x{refined.factor:.3g} "
-                                                                 f"was less plausible"))
-    return second
+    measured = _median_diameter(then, splittings.for_scale(refined.factor))
+    if _as_plausible(at_scale, then) and measured and abs(np.log(measured / model_px)) <= np.log(REFINED_SELF_AGREEMENT):
+        return second
+    return replace(segmentation, scale=replace(first, source=f"{first.source}; not refined: the model's "
+                                                             f"segmentation at x{refined.factor:.3g} was "
+                                                             f"less plausible"))
+
+
+def _median_diameter(probabilities: np.ndarray, splitting: Splitting) -> Optional[float]:
+    """Median equivalent diameter (px) of the particles of ``probabilities`` split by
+    ``splitting``, those of 9 px and more (None if none)."""
+    from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
+    return median_equivalent_diameter(splitting.labels(probabilities), 9)
+
+
+def _as_plausible(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether the segmentation ``second`` (class probabilities) is as plausible as ``first``
+    (:data:`REFINED_SOLIDITY_LOSS`, :data:`REFINED_COVERAGE_RATIO`)."""
+    from paddleseg_hru2net.analysis.contrast import particle_solidity
+    coverage = [float((particle_maps(p).particle > 0.5).mean()) for p in (first, second)]
+    return (particle_solidity(second) >= particle_solidity(first) - REFINED_SOLIDITY_LOSS
+            and max(coverage) <= REFINED_COVERAGE_RATIO * max(min(coverage), 1e-6))
 
 
 def analyze_segmentation(image: SEMImage, segmentation: Segmentation,

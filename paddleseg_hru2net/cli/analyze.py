@@ -52,11 +52,24 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
                         help="segment at the image's own scale (default: resample to the model's "
                              "scale by pixel size, or by a first pass where the size is unknown)")
+    add_flips_option(parser)
     parser.add_argument("--resume", action="store_true",
                         help="finish an interrupted run in --out: images already done are kept")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the results of an earlier run in --out")
     return parser.parse_args(argv)
+
+
+#: Whether the analysis averages each image's probabilities over flipped copies unless told.
+FLIPS_BY_DEFAULT = True
+
+
+def add_flips_option(parser: argparse.ArgumentParser) -> None:
+    """``--flips`` / ``--no-flips``, shared by the commands that run the analysis."""
+    parser.add_argument("--flips", action=argparse.BooleanOptionalAction, default=FLIPS_BY_DEFAULT,
+                        help="average the model over the image and its three flipped copies "
+                             "(four times the model time; default on: more particles told apart "
+                             "on the val images)")
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -118,8 +131,8 @@ def analysis_models(args: argparse.Namespace) -> list:
                                   model=args.model)]
     models = []
     for source in sources:
-        models.append(AnalysisModel(load_segmenter(source, args.backend, args.window),
-                                    _splittings(args, source), source.name or source.describe()))
+        segmenter = load_segmenter(source, args.backend, args.window).with_flips(args.flips)
+        models.append(AnalysisModel(segmenter, _splittings(args, source), source.name or source.describe()))
     return models
 
 
@@ -163,7 +176,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     models = analysis_models(args)
     settings = {"model": " or ".join(m.name for m in models),
                 "models": {m.name: {"window": list(m.segmenter.feed.window), **m.splittings.as_record()}
-                           for m in models}}
+                           for m in models}, "flips": args.flips}
     outcome = analyze_folder(args.input, args.out, segmentation_function(models, args.native_scale),
                              args.pixel_size, args.data_bar_rows, resume=args.resume,
                              settings=dict(settings, native_scale=args.native_scale))

@@ -22,6 +22,7 @@ from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    from paddleseg_hru2net.cli.analyze import add_flips_option
     from paddleseg_hru2net.inference.backends import backend_names
     parser = doc_parser("hru2net-validate-analysis", __doc__)
     parser.add_argument("--release", default=None, help="TiO2 release folder")
@@ -42,6 +43,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--min-core-area", dest="min_core_area", type=int, default=None)
     parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
                         help="segment at the image's own scale (as hru2net analyze --native-scale)")
+    add_flips_option(parser)
     parser.add_argument("--invert", action="store_true",
                         help="invert the images' contrast first (dark particles on a bright background)")
     parser.add_argument("--rescale", type=float, default=1.0,
@@ -144,7 +146,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     total = summarise(rows)
     for model in models:
         print(f"model: {model.name}, backend {model.segmenter.backend}, window "
-              f"{list(model.segmenter.feed.window)}, split {args.split}, {model.splittings.as_record()}")
+              f"{list(model.segmenter.feed.window)}, flips {'on' if args.flips else 'off'}, split "
+              f"{args.split}, {model.splittings.as_record()}")
     if len(models) > 1:
         used = Counter(segmentation.model for _, _, segmentation in samples)
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))

@@ -13,6 +13,9 @@ from paddleseg_hru2net.inference.windows import DEFAULT_BATCH, BatchRunner, imag
 
 __all__ = ["Segmenter", "particle_probability_of", "interior_probability_of", "centre_probability_of"]
 
+#: The image axes each copy is flipped along: none, columns (left-right), rows (up-down), both.
+_FLIPS = ((), (1,), (0,), (0, 1))
+
 
 def particle_probability_of(probabilities: np.ndarray) -> np.ndarray:
     """Particle probability ``(H, W)``: everything but background (class 0), so that a model
@@ -46,6 +49,10 @@ class Segmenter:
         backend: the registered name of the backend running it.
         source: the files it was loaded from.
         model_seconds: time spent inside ``run`` so far (for "where does the time go").
+        flips: test-time augmentation: the image is segmented as it is, flipped left-right,
+            up-down and both, and the four probability maps (flipped back) averaged - four
+            times the model's time, for maps that depend less on where the windows fall and on
+            the orientation of the particles (``docs/results.md``: "Flipped copies").
     """
 
     run: BatchRunner
@@ -54,6 +61,7 @@ class Segmenter:
     source: ModelSource
     batch_size: int = DEFAULT_BATCH
     model_seconds: float = field(default=0.0, compare=False)
+    flips: bool = False
 
     def _timed_run(self, batch: np.ndarray) -> np.ndarray:
         start = time.perf_counter()
@@ -66,11 +74,24 @@ class Segmenter:
                     ) -> "Segmenter":
         """The same model sliding another window."""
         return Segmenter(self.run, self.feed.with_window(window, stride), self.backend, self.source,
-                         self.batch_size)
+                         self.batch_size, flips=self.flips)
+
+    def with_flips(self, flips: bool) -> "Segmenter":
+        """The same model, averaging over flipped copies of each image or not (:attr:`flips`)."""
+        return Segmenter(self.run, self.feed, self.backend, self.source, self.batch_size, flips=flips)
 
     def probabilities(self, grey: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(K, H, W)`` of a whole grey image by blended sliding windows."""
-        return image_probabilities(grey, self._timed_run, self.feed, self.batch_size)
+        """Class probabilities ``(K, H, W)`` of a whole grey image by blended sliding windows
+        (averaged over flipped copies where :attr:`flips` is set)."""
+        if not self.flips:
+            return image_probabilities(grey, self._timed_run, self.feed, self.batch_size)
+        total = None
+        for axes in _FLIPS:
+            flipped = np.ascontiguousarray(np.flip(grey, axes)) if axes else grey
+            probabilities = image_probabilities(flipped, self._timed_run, self.feed, self.batch_size)
+            probabilities = np.flip(probabilities, tuple(a + 1 for a in axes)) if axes else probabilities
+            total = probabilities if total is None else total + probabilities
+        return np.ascontiguousarray(total / len(_FLIPS), dtype=np.float32)
 
     def particle_probability(self, grey: np.ndarray) -> np.ndarray:
         """Particle probability ``(H, W)`` of a whole grey image."""

@@ -55,7 +55,8 @@ def main(argv: List[str]) -> int:
     args = parser.parse_args(argv)
     options = validate_analysis.parse_args([
         "--release", "../shared/data/tio2_sem_ruhle2021", "--manifest", "data/tio2_contact_r2/manifest.json",
-        "--split", "val", "--config", args.config, "--model_path", args.model_path, "--backend", "onnxruntime-int8"])
+        "--split", "val", "--config", args.config, "--model_path", args.model_path, "--backend", "onnxruntime-int8",
+        "--no-flips"])
     segment = segmentation_function(analysis_models(options), native_scale=False)
     samples = [(image, manual, segment(image)) for image, manual in validate_analysis.manual_samples(options)]
     rows = [("interior", 0.0)] + [(source, t) for source in CORE_SOURCES[1:] for t in CENTRE_THRESHOLDS]

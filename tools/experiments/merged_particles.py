@@ -62,7 +62,7 @@ def main(argv: List[str]) -> int:
                   for arg in (f"--{name}", getattr(args, name))] or ["--model", "hru2netp_contact_tio2"]
     options = validate_analysis.parse_args([
         "--release", "../shared/data/tio2_sem_ruhle2021", "--manifest", "data/tio2_contact_r2/manifest.json",
-        "--split", "val", "--backend", "onnxruntime-int8"] + model_args)
+        "--split", "val", "--backend", "onnxruntime-int8", "--no-flips"] + model_args)
     models = analysis_models(options)
     segment = segmentation_function(models, native_scale=False)
     total: Counter = Counter()

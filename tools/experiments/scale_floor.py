@@ -12,7 +12,7 @@ from paddleseg_hru2net.analysis import scale
 from paddleseg_hru2net.cli import validate_analysis
 
 EMPS_VAL = ["--emps", "../shared/data/emps_train", "--manifest", "data/generalist_r2/manifest.json",
-            "--split", "val"]
+            "--split", "val", "--no-flips"]
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:

@@ -51,7 +51,7 @@ def main(argv: list) -> int:
 
     scale.diameter_from_autocorrelation = manual
     scale.refined_factor = lambda *args: None  # the manual size as it is
-    return validate_analysis.main(["--emps", EMPS, "--manifest", manifest, "--split", "val"] + rest)
+    return validate_analysis.main(["--emps", EMPS, "--manifest", manifest, "--split", "val", "--no-flips"] + rest)
 
 
 if __name__ == "__main__":
