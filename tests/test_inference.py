@@ -190,14 +190,20 @@ def test_flips_average_the_image_and_its_flipped_copies_back_in_place():
                   for axes in ((), (1,), (0,), (0, 1))) / 4
     np.testing.assert_allclose(flipping.probabilities(image), by_hand, atol=1e-6)
     calls = []
-    counting = Segmenter(lambda b: calls.append(1) or _rightward_runner(b), Feed(window=(64, 64)), "test",
-                         ModelSource(name="ramp"), flips=True)
+    counting = Segmenter(lambda b: calls.append(1) or _rightward_runner(b), Feed(window=(64, 64), flips=True),
+                         "test", ModelSource(name="ramp"))
     counting.probabilities(grey)
-    assert len(calls) == 4 and counting.with_window((32, 32)).flips
+    assert len(calls) == 4 and counting.with_window((32, 32)).feed.flips
+    assert counting.with_flips(None) is counting and not counting.with_flips(False).feed.flips
 
 
-def test_the_analysis_commands_flip_by_default_and_can_be_told_not_to():
+def test_flips_are_recorded_per_model_and_the_commands_can_override_them():
+    """The generalist's record says flips, the specialist's does not; ``--flips`` /
+    ``--no-flips`` override the record, and without either the record stands."""
     from paddleseg_hru2net.cli import analyze, validate_analysis
-    assert analyze.parse_args(["in", "--out", "o"]).flips is True
-    assert analyze.parse_args(["in", "--out", "o", "--no-flips"]).flips is False
+    from paddleseg_hru2net.inference import load_segmenter, shipped_source
+    assert load_segmenter(shipped_source("hru2netp_contact_generalist"), "onnxruntime").feed.flips
+    assert not load_segmenter(shipped_source("hru2netp_contact_tio2"), "onnxruntime").feed.flips
+    assert analyze.parse_args(["in", "--out", "o"]).flips is None
+    assert analyze.parse_args(["in", "--out", "o", "--flips"]).flips is True
     assert validate_analysis.parse_args(["--manifest", "m", "--no-flips"]).flips is False

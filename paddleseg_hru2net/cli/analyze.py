@@ -60,16 +60,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-#: Whether the analysis averages each image's probabilities over flipped copies unless told.
-FLIPS_BY_DEFAULT = True
-
-
 def add_flips_option(parser: argparse.ArgumentParser) -> None:
     """``--flips`` / ``--no-flips``, shared by the commands that run the analysis."""
-    parser.add_argument("--flips", action=argparse.BooleanOptionalAction, default=FLIPS_BY_DEFAULT,
-                        help="average the model over the image and its three flipped copies "
-                             "(four times the model time; default on: more particles told apart "
-                             "on the val images)")
+    parser.add_argument("--flips", action=argparse.BooleanOptionalAction, default=None,
+                        help="average the model over the image and its three flipped copies (four "
+                             "times the model time) or not; default: as recorded with the model "
+                             "(the generalist does, the TiO2 specialist does not)")
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -175,8 +171,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     prepare_output_folder(args.out, args.input, overwrite=args.overwrite, resume=args.resume)
     models = analysis_models(args)
     settings = {"model": " or ".join(m.name for m in models),
-                "models": {m.name: {"window": list(m.segmenter.feed.window), **m.splittings.as_record()}
-                           for m in models}, "flips": args.flips}
+                "models": {m.name: {"window": list(m.segmenter.feed.window), "flips": m.segmenter.feed.flips,
+                                    **m.splittings.as_record()} for m in models}}
     outcome = analyze_folder(args.input, args.out, segmentation_function(models, args.native_scale),
                              args.pixel_size, args.data_bar_rows, resume=args.resume,
                              settings=dict(settings, native_scale=args.native_scale))

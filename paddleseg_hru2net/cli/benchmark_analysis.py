@@ -3,8 +3,9 @@
     hru2net-benchmark-analysis --image "../shared/data/tio2_sem_ruhle2021/Electron Microscopy Images/SEM/1908248.tif"
 
 Side by side in one run, on one full frame (data bar kept, so the whole 1024 x 768 frame is
-segmented): the default ``hru2net analyze``, the fastest float backend when the default is not
-one (int8), and ``hru2net analyze --backend paddle`` as whole commands (separate processes,
+segmented): the default ``hru2net analyze``, the same with ``--flips`` (the image and its three
+flipped copies averaged), the fastest float backend when the default is not one (int8), and ``hru2net
+analyze --backend paddle`` as whole commands (separate processes,
 model cache warm, median of --repeats), one raw forward pass of the whole frame by the default
 backend's runtime, and the default pipeline's steps in-process (loading, model, window cutting
 and blending, splitting, measuring, writing). The overhead is everything but the model.
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from paddleseg_hru2net.cli.common import doc_parser, friendly_main
 
@@ -32,9 +33,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _command(image: str, backend: Optional[str], model: Optional[str], out: str) -> List[str]:
+def _command(image: str, backend: Optional[str], model: Optional[str], out: str,
+             extra: Sequence[str] = ()) -> List[str]:
     command = [sys.executable, "-m", "paddleseg_hru2net.cli.analyze", "analyze", image, "--out", out,
-               "--data-bar-rows", "0"]
+               "--data-bar-rows", "0", *extra]
     if backend:
         command += ["--backend", backend]
     if model:
@@ -106,11 +108,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     compare_float = float_backend != default_backend(announce=False)
     if compare_float:  # warm its cache too
         time_command(_command(args.image, float_backend, args.model, os.path.join(work, "warm_float")))
-    runs: Dict[str, List[float]] = {"default": [], "float": [], "paddle": []}
+    runs: Dict[str, List[float]] = {"default": [], "flips": [], "float": [], "paddle": []}
     for index in range(max(args.repeats, args.paddle_repeats)):
         if index < args.repeats:
             runs["default"].append(time_command(_command(args.image, None, args.model,
                                                          os.path.join(work, f"default{index}"))))
+            runs["flips"].append(time_command(_command(args.image, None, args.model,
+                                                       os.path.join(work, f"flips{index}"), ["--flips"])))
             if compare_float:
                 runs["float"].append(time_command(_command(args.image, float_backend, args.model,
                                                            os.path.join(work, f"float{index}"))))
@@ -125,6 +129,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("| whole command | median s | runs | speed-up vs --backend paddle |")
     print("|---|---|---|---|")
     print(f"| hru2net analyze (default: {backend}) | {default:.2f} | {len(runs['default'])} | {paddle / default:.2f}x |")
+    flips = statistics.median(runs["flips"])
+    print(f"| hru2net analyze --flips ({backend}; {flips / default:.2f}x the default's time) | {flips:.2f} | "
+          f"{len(runs['flips'])} | {paddle / flips:.2f}x |")
     if runs["float"]:
         floating = statistics.median(runs["float"])
         print(f"| hru2net analyze --backend {float_backend} | {floating:.2f} | {len(runs['float'])} | "

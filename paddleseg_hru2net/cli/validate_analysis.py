@@ -146,8 +146,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     total = summarise(rows)
     for model in models:
         print(f"model: {model.name}, backend {model.segmenter.backend}, window "
-              f"{list(model.segmenter.feed.window)}, flips {'on' if args.flips else 'off'}, split "
-              f"{args.split}, {model.splittings.as_record()}")
+              f"{list(model.segmenter.feed.window)}, flips {'on' if model.segmenter.feed.flips else 'off'}, "
+              f"split {args.split}, {model.splittings.as_record()}")
     if len(models) > 1:
         used = Counter(segmentation.model for _, _, segmentation in samples)
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))

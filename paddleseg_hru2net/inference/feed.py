@@ -15,7 +15,8 @@ SIZE_SOURCES = ("first_pass", "grey_values", "grey_values_refined")
 POLARITY_SOURCES = ("histogram", "confidence", "shape")
 #: The :class:`Feed` settings a training run records (``train_meta.json``) and an exported model
 #: carries (``deploy.yaml``): what the weights know, beyond their window and normalisation.
-RECORDED_SETTINGS = ("pixel_size_nm", "particle_diameter_px", "polarity", "size_from", "polarity_from")
+RECORDED_SETTINGS = ("pixel_size_nm", "particle_diameter_px", "polarity", "size_from", "polarity_from",
+                     "flips")
 
 
 def overlap_stride(window: Sequence[int]) -> Tuple[int, int]:
@@ -47,6 +48,10 @@ class Feed:
             is to be inverted: ``histogram`` (the grey-level histogram alone), or both ways round
             are segmented and the one kept is the one the model is surer of (``confidence``) or
             whose particles are the more convex (``shape``).
+        flips: test-time augmentation: each image is segmented as it is, flipped left-right,
+            up-down and both, and the four probability maps (flipped back) averaged - four
+            times the model's time. Recorded per model, chosen on its validation images
+            (``docs/results.md``: "Flipped copies"); ``--flips`` / ``--no-flips`` override it.
         stride: ``(height, width)`` step between windows; default 3/4 of the window.
     """
 
@@ -60,6 +65,7 @@ class Feed:
     polarity: str = "bright"
     size_from: str = "first_pass"
     polarity_from: str = "histogram"
+    flips: bool = False
     stride: Tuple[int, int] = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -103,7 +109,7 @@ class Feed:
                 "mean": list(self.mean), "std": list(self.std), "num_classes": self.num_classes,
                 "pixel_size_nm": self.pixel_size_nm, "particle_diameter_px": self.particle_diameter_px,
                 "polarity": self.polarity, "size_from": self.size_from,
-                "polarity_from": self.polarity_from}
+                "polarity_from": self.polarity_from, "flips": self.flips}
 
 
 def recorded_settings(record: Mapping[str, Any]) -> Dict[str, Any]:

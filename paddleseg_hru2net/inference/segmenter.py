@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence
 
 import numpy as np
@@ -49,10 +49,6 @@ class Segmenter:
         backend: the registered name of the backend running it.
         source: the files it was loaded from.
         model_seconds: time spent inside ``run`` so far (for "where does the time go").
-        flips: test-time augmentation: the image is segmented as it is, flipped left-right,
-            up-down and both, and the four probability maps (flipped back) averaged - four
-            times the model's time, for maps that depend less on where the windows fall and on
-            the orientation of the particles (``docs/results.md``: "Flipped copies").
     """
 
     run: BatchRunner
@@ -61,7 +57,6 @@ class Segmenter:
     source: ModelSource
     batch_size: int = DEFAULT_BATCH
     model_seconds: float = field(default=0.0, compare=False)
-    flips: bool = False
 
     def _timed_run(self, batch: np.ndarray) -> np.ndarray:
         start = time.perf_counter()
@@ -74,16 +69,19 @@ class Segmenter:
                     ) -> "Segmenter":
         """The same model sliding another window."""
         return Segmenter(self.run, self.feed.with_window(window, stride), self.backend, self.source,
-                         self.batch_size, flips=self.flips)
+                         self.batch_size)
 
-    def with_flips(self, flips: bool) -> "Segmenter":
-        """The same model, averaging over flipped copies of each image or not (:attr:`flips`)."""
-        return Segmenter(self.run, self.feed, self.backend, self.source, self.batch_size, flips=flips)
+    def with_flips(self, flips: Optional[bool]) -> "Segmenter":
+        """The same model, averaging over flipped copies of each image or not (``Feed.flips``;
+        None keeps the model's own setting)."""
+        if flips is None or flips == self.feed.flips:
+            return self
+        return Segmenter(self.run, replace(self.feed, flips=flips), self.backend, self.source, self.batch_size)
 
     def probabilities(self, grey: np.ndarray) -> np.ndarray:
         """Class probabilities ``(K, H, W)`` of a whole grey image by blended sliding windows
-        (averaged over flipped copies where :attr:`flips` is set)."""
-        if not self.flips:
+        (averaged over flipped copies where ``Feed.flips`` says so)."""
+        if not self.feed.flips:
             return image_probabilities(grey, self._timed_run, self.feed, self.batch_size)
         total = None
         for axes in _FLIPS:
