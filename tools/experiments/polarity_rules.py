@@ -7,7 +7,9 @@ the grey-value size estimate as the analysis does.
 
 The right way round is the annotated one (particles brighter or darker than the rest of the image,
 by the instance map). Rules: the grey-level histogram, the model's mean confidence, and the
-solidity of its particle interiors (``polarity_from`` histogram, confidence, shape).
+solidity of its particle interiors (``polarity_from`` histogram, confidence, shape). The figures
+of docs/results.md were printed with the generalist shipped at the time (1500 and 2500
+iterations); today's shipped weights give their own.
 """
 import json
 import sys
