@@ -353,7 +353,8 @@ def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
     second = _segmented(grey, pixel_size_nm, segmenter, True, segmentation.contrast, (refined, None))
     then = second.at_segmentation_scale
     measured = _median_diameter(then, splittings.for_scale(refined.factor))
-    if _as_plausible(at_scale, then) and measured and abs(np.log(measured / model_px)) <= np.log(REFINED_SELF_AGREEMENT):
+    agrees = measured is not None and abs(np.log(measured / model_px)) <= np.log(REFINED_SELF_AGREEMENT)
+    if agrees and _as_plausible(at_scale, then):
         return second
     return replace(segmentation, scale=replace(first, source=f"{first.source}; not refined: the model's "
                                                              f"segmentation at x{refined.factor:.3g} was "
@@ -362,7 +363,7 @@ def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
 
 def _median_diameter(probabilities: np.ndarray, splitting: Splitting) -> Optional[float]:
     """Median equivalent diameter (px) of the particles of ``probabilities`` split by
-    ``splitting``, those of 9 px and more (None if none)."""
+    ``splitting``, those of at least 9 pixels in area (None if there are none)."""
     from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
     return median_equivalent_diameter(splitting.labels(probabilities), 9)
 
