@@ -16,7 +16,7 @@ import math
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main, positive_pair
+from paddleseg_hru2net.cli.common import UserError, add_flips_option, doc_parser, friendly_main, positive_pair
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -58,14 +58,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the results of an earlier run in --out")
     return parser.parse_args(argv)
-
-
-def add_flips_option(parser: argparse.ArgumentParser) -> None:
-    """``--flips`` / ``--no-flips``, shared by the commands that run the analysis."""
-    parser.add_argument("--flips", action=argparse.BooleanOptionalAction, default=None,
-                        help="average the model over the image and its three flipped copies (four "
-                             "times the model time) or not; default: as recorded with the model "
-                             "(the generalist does, the TiO2 specialist does not)")
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

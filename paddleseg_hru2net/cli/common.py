@@ -83,6 +83,15 @@ def add_opts_argument(parser) -> None:
                         help="override config keys: --opts key1=value1 key2=value2")
 
 
+def add_flips_option(parser) -> None:
+    """``--flips`` / ``--no-flips``, shared by the commands that run the analysis (``Feed.flips``)."""
+    import argparse
+    parser.add_argument("--flips", action=argparse.BooleanOptionalAction, default=None,
+                        help="average the model over the image and its three flipped copies (four "
+                             "times the model time) or not; default: as recorded with the model "
+                             "(the generalist does, the TiO2 specialist does not)")
+
+
 def positive_pair(values: Optional[List[int]], option: str) -> Optional[List[int]]:
     """Check a two-number size option (a window, a stride): both at least 1."""
     if values is not None and (len(values) != 2 or min(values) < 1):

@@ -18,11 +18,10 @@ import sys
 from collections import Counter
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main
+from paddleseg_hru2net.cli.common import UserError, add_flips_option, doc_parser, friendly_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    from paddleseg_hru2net.cli.analyze import add_flips_option
     from paddleseg_hru2net.inference.backends import backend_names
     parser = doc_parser("hru2net-validate-analysis", __doc__)
     parser.add_argument("--release", default=None, help="TiO2 release folder")

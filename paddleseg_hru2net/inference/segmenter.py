@@ -76,19 +76,16 @@ class Segmenter:
         None keeps the model's own setting)."""
         if flips is None or flips == self.feed.flips:
             return self
-        return Segmenter(self.run, replace(self.feed, flips=flips), self.backend, self.source, self.batch_size)
+        return replace(self, feed=replace(self.feed, flips=flips), model_seconds=0.0)
 
     def probabilities(self, grey: np.ndarray) -> np.ndarray:
         """Class probabilities ``(K, H, W)`` of a whole grey image by blended sliding windows
         (averaged over flipped copies where ``Feed.flips`` says so)."""
         if not self.feed.flips:
             return image_probabilities(grey, self._timed_run, self.feed, self.batch_size)
-        total = None
-        for axes in _FLIPS:
-            flipped = np.ascontiguousarray(np.flip(grey, axes)) if axes else grey
-            probabilities = image_probabilities(flipped, self._timed_run, self.feed, self.batch_size)
-            probabilities = np.flip(probabilities, tuple(a + 1 for a in axes)) if axes else probabilities
-            total = probabilities if total is None else total + probabilities
+        total = sum(np.flip(image_probabilities(np.ascontiguousarray(np.flip(grey, axes)), self._timed_run,
+                                                self.feed, self.batch_size), tuple(a + 1 for a in axes))
+                    for axes in _FLIPS)
         return np.ascontiguousarray(total / len(_FLIPS), dtype=np.float32)
 
     def particle_probability(self, grey: np.ndarray) -> np.ndarray:
