@@ -650,6 +650,48 @@ def test_auto_choice_sends_images_without_a_pixel_size_past_a_specialist_that_ne
     assert without.chosen_because == "no pixel size; specialist knows 5 nm/px images only"
 
 
+def test_auto_choice_falls_back_where_the_generalist_disagrees_with_a_sure_specialist():
+    """A specialist sure of itself and without warnings still gives way where the generalist,
+    shown the same image at the same scale, paints other pixels as particle: here one that
+    finds the discs half as wide (IoU 0.25 of the masks). One that agrees keeps it."""
+    from paddleseg_hru2net.analysis.model_choice import (MIN_AGREEMENT, AnalysisModel, agreement,
+                                                         segment_with_fallback)
+    from paddleseg_hru2net.analysis.workflow import ModelSplittings, SEMImage
+    grey = _discs(24)
+    yy, xx = np.mgrid[:256, :256]
+    inner = np.zeros((256, 256), bool)
+    for cy in range(32, 256, 64):
+        for cx in range(32, 256, 64):
+            inner |= (yy - cy) ** 2 + (xx - cx) ** 2 <= 6 ** 2
+
+    def narrow_runner(batch: np.ndarray) -> np.ndarray:  # sees only the discs' inner half
+        return threshold_runner(np.where(inner[None, None, :batch.shape[2], :batch.shape[3]], batch, -2.0))
+
+    whole_frame = THRESHOLD_MODEL.feed.with_window((256, 256))
+    specialist = AnalysisModel(Segmenter(threshold_runner, whole_frame, "test", ModelSource(name="s")),
+                               ModelSplittings(), "specialist")
+    narrow = AnalysisModel(Segmenter(narrow_runner, whole_frame, "test", ModelSource(name="n")),
+                           ModelSplittings(), "narrow")
+    image = SEMImage("discs.png", grey, 0, None, "none (pixels)")
+    own = specialist.segment(image, False)
+    assert agreement(own, specialist.segmenter) == 1.0
+    assert abs(agreement(own, narrow.segmenter) - (inner.sum() / (grey > 100).sum())) < 0.02
+    assert agreement(own, narrow.segmenter) < MIN_AGREEMENT
+    fallen_back = segment_with_fallback(image, specialist, narrow, resample_to_model=False)
+    assert fallen_back.model == "narrow"
+    assert fallen_back.chosen_because.startswith("specialist and narrow disagree on the particles (IoU 0.2")
+    assert segment_with_fallback(image, specialist, specialist, resample_to_model=False).model == "specialist"
+
+
+def test_busiest_window_holds_the_most_mask_pixels():
+    from paddleseg_hru2net.analysis.model_choice import busiest_window
+    mask = np.zeros((300, 500), bool)
+    mask[250:290, 420:480] = True
+    rows, cols = busiest_window(mask, (128, 128))
+    assert mask[rows, cols].sum() == mask.sum() and (rows.stop - rows.start, cols.stop - cols.start) == (128, 128)
+    assert busiest_window(mask, (512, 512)) == (slice(0, 300), slice(0, 500))  # cut to the image
+
+
 def test_a_model_splits_images_enlarged_for_it_with_its_settings_for_them(tmp_path):
     """A model keeping settings for enlarged images (``splitting_enlarged``) uses them where an
     image of coarser pixel size was enlarged for it, and its own settings elsewhere; splitting

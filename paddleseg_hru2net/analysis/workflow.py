@@ -239,7 +239,8 @@ class Segmentation:
     ``splittings``, where set, are the settings chosen for the model that made them; ``model``
     names that model for the summary, and ``chosen_because`` says why it was chosen, if it was;
     ``analysed`` is its :func:`analyze_segmentation` with its own splitting, where the choice of
-    model already made it (so that it is not made twice)."""
+    model already made it (so that it is not made twice); ``grey`` is the image the model was
+    given, on the image's own grid and with the contrast the model saw."""
 
     probabilities: np.ndarray
     scale: object  # analysis.scale.ScaleChoice
@@ -250,6 +251,7 @@ class Segmentation:
     model: str = ""
     chosen_because: str = ""
     analysed: Optional[ImageResult] = None
+    grey: Optional[np.ndarray] = None
 
     def own_splitting(self) -> Optional[Splitting]:
         """The settings chosen for the model that made it, for its scale: those for images
@@ -291,7 +293,7 @@ def _segmented(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter, resa
     from paddleseg_hru2net.analysis.scale import scaled_probabilities
     probabilities, at_model_scale, scale = scaled_probabilities(grey, pixel_size_nm, segmenter,
                                                                 resample_to_model, chosen_scale)
-    return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast)
+    return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast, grey=grey)
 
 
 def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_model: bool
