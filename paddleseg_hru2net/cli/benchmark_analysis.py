@@ -4,8 +4,9 @@
 
 Side by side in one run, on one full frame (data bar kept, so the whole 1024 x 768 frame is
 segmented): the default ``hru2net analyze``, the same with ``--flips`` (the image and its three
-flipped copies averaged), the fastest float backend when the default is not one (int8), and ``hru2net
-analyze --backend paddle`` as whole commands (separate processes,
+flipped copies averaged), the specialist alone where the default is the automatic choice (which
+checks it against the generalist), the fastest float backend when the default is not one (int8),
+and ``hru2net analyze --backend paddle`` as whole commands (separate processes,
 model cache warm, median of --repeats), one raw forward pass of the whole frame by the default
 backend's runtime, and the default pipeline's steps in-process (loading, model, window cutting
 and blending, splitting, measuring, writing). The overhead is everything but the model.
@@ -108,13 +109,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     compare_float = float_backend != default_backend(announce=False)
     if compare_float:  # warm its cache too
         time_command(_command(args.image, float_backend, args.model, os.path.join(work, "warm_float")))
-    runs: Dict[str, List[float]] = {"default": [], "flips": [], "float": [], "paddle": []}
+    from paddleseg_hru2net.inference.source import DEFAULT_MODEL, auto_choice_available
+    # the automatic choice checks the specialist against the generalist: what that costs
+    alone = DEFAULT_MODEL if args.model is None and auto_choice_available() else None
+    runs: Dict[str, List[float]] = {"default": [], "flips": [], "float": [], "paddle": [], "alone": []}
     for index in range(max(args.repeats, args.paddle_repeats)):
         if index < args.repeats:
             runs["default"].append(time_command(_command(args.image, None, args.model,
                                                          os.path.join(work, f"default{index}"))))
             runs["flips"].append(time_command(_command(args.image, None, args.model,
                                                        os.path.join(work, f"flips{index}"), ["--flips"])))
+            if alone:
+                runs["alone"].append(time_command(_command(args.image, None, alone,
+                                                           os.path.join(work, f"alone{index}"))))
             if compare_float:
                 runs["float"].append(time_command(_command(args.image, float_backend, args.model,
                                                            os.path.join(work, f"float{index}"))))
@@ -132,6 +139,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     flips = statistics.median(runs["flips"])
     print(f"| hru2net analyze --flips ({backend}; {flips / default:.2f}x the default's time) | {flips:.2f} | "
           f"{len(runs['flips'])} | {paddle / flips:.2f}x |")
+    if runs["alone"]:
+        by_itself = statistics.median(runs["alone"])
+        print(f"| hru2net analyze --model {alone} (no automatic choice; the default takes "
+              f"{default / by_itself:.2f}x its time) | {by_itself:.2f} | {len(runs['alone'])} | "
+              f"{paddle / by_itself:.2f}x |")
     if runs["float"]:
         floating = statistics.median(runs["float"])
         print(f"| hru2net analyze --backend {float_backend} | {floating:.2f} | {len(runs['float'])} | "
