@@ -22,7 +22,7 @@ The summary's ``model`` column says which model made each table and why;
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import List, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 
@@ -99,13 +99,10 @@ def busiest_window(mask: np.ndarray, window: Sequence[int]) -> Tuple[slice, slic
     """``(rows, columns)`` of the window of size ``window`` (height, width; cut to the image)
     holding the most pixels of ``mask``, among windows half a window apart and those at the
     image's far edges."""
+    from paddleseg_hru2net.inference.windows import window_boxes
     height, width = mask.shape
     h, w = min(int(window[0]), height), min(int(window[1]), width)
     table = np.pad(mask.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     _, top, left = max((int(table[t + h, l + w] - table[t, l + w] - table[t + h, l] + table[t, l]), t, l)
-                       for t in _window_starts(height, h) for l in _window_starts(width, w))
+                       for t, l in window_boxes(height, width, (h, w), (max(1, h // 2), max(1, w // 2))))
     return slice(top, top + h), slice(left, left + w)
-
-
-def _window_starts(size: int, length: int) -> List[int]:
-    return sorted(set(range(0, size - length + 1, max(1, length // 2))) | {size - length})
