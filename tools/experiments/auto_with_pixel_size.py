@@ -10,14 +10,24 @@ An experiment, not a tool: the EMPS images carry no pixel size, and it is made u
 their manual particles.
 """
 import dataclasses
+import json
+import os
 import sys
 
 from paddleseg_hru2net.cli import validate_analysis
+from paddleseg_hru2net.inference.source import DEFAULT_MODEL, shipped_source
 from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
 
 EMPS, MANIFEST = "../shared/data/emps_train", "data/generalist_r2/manifest.json"
-#: The specialist's training scale (its train_meta.json): 23.3 px particles at 7.34375 nm/px.
-SPECIALIST_PARTICLE_NM = 23.3 * 7.34375
+
+
+def specialist_particle_nm() -> float:
+    """The median diameter (nm) of the shipped specialist's training particles, from its record:
+    its particle diameter in pixels times its pixel size."""
+    folder = os.path.dirname(shipped_source(DEFAULT_MODEL).weights)
+    with open(os.path.join(folder, "train_meta.json")) as handle:
+        record = json.load(handle)
+    return float(record["particle_diameter_px"]) * float(record["pixel_size_nm"])
 
 
 def main(argv: list) -> int:
@@ -25,11 +35,12 @@ def main(argv: list) -> int:
     rest = [a for i, a in enumerate(argv)
             if a != "--size_factor" and (i == 0 or argv[i - 1] != "--size_factor")]
     emps_samples = validate_analysis.manual_samples
+    particle_nm = specialist_particle_nm()
 
     def with_pixel_size(args):
         for image, instances in emps_samples(args):
             diameter_px = median_equivalent_diameter(instances, 9)
-            pixel = SPECIALIST_PARTICLE_NM * size_factor / diameter_px
+            pixel = particle_nm * size_factor / diameter_px
             yield dataclasses.replace(image, pixel_size_nm=pixel, pixel_size_source="made up"), instances
 
     validate_analysis.manual_samples = with_pixel_size
