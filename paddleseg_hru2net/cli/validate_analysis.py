@@ -96,6 +96,15 @@ def transformed(image, manual, rescale: float, invert: bool):
     return dataclasses.replace(image, grey=grey, pixel_size_nm=pixel), manual
 
 
+def segmented_samples(args, segment):
+    """``(SEMImage, manual mask, Segmentation)`` of the chosen images, transformed as the options
+    say, one at a time, with a progress bar."""
+    from tqdm import tqdm
+    for image, manual in tqdm(list(manual_samples(args)), desc="segmenting"):
+        image, manual = transformed(image, manual, args.rescale, args.invert)
+        yield image, manual, segment(image)
+
+
 TUNING_GRID = {"threshold": [0.5], "core_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
                "min_depth": [0.5, 1.0, 2.0, 100.0], "min_core_area": [0, 10, 20, 40]}
 
@@ -108,8 +117,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     thresholds = args.tune_thresholds or TUNING_GRID["threshold"]
     if not all(0.0 < t < 1.0 for t in thresholds):
         raise UserError(f"--tune-thresholds {' '.join(map(str, thresholds))}: use values between 0 and 1")
-    from tqdm import tqdm
-
     from paddleseg_hru2net.analysis.validation import (comparison_table, compare_with_manual, outcome_table,
                                                        score_splittings, summarise)
     from paddleseg_hru2net.analysis.workflow import Splitting
@@ -120,11 +127,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.tune and len(models) > 1:
         raise UserError("--tune chooses the splitting settings of one model: name it with --model")
     segment = segmentation_function(models, args.native_scale)
-    samples = []
-    for image, manual in tqdm(list(manual_samples(args)), desc="segmenting"):
-        image, manual = transformed(image, manual, args.rescale, args.invert)
-        samples.append((image, manual, segment(image)))
     if args.tune:
+        samples = list(segmented_samples(args, segment))
         base = models[0].splittings.native.as_dict()
         grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h,
                              "min_core_area": a})
@@ -140,15 +144,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f"{total['median_ratio']:.3f} | {total['particle_iou']:.3f} | {total['f1']:.3f} |")
         print("best: " + json.dumps(scored[0][0].as_dict()))
         return 0
-    rows = [compare_with_manual(image, manual, segmentation, None)
-            for image, manual, segmentation in samples]
+    rows, made_by = [], []
+    for image, manual, segmentation in segmented_samples(args, segment):
+        # compared one at a time: an image enlarged for the model holds its probabilities at
+        # two scales, and 37 of them at once can exhaust the memory of a 24 GiB machine
+        rows.append(compare_with_manual(image, manual, segmentation, None))
+        made_by.append((segmentation.model, segmentation.describe_model()))
     total = summarise(rows)
     for model in models:
         print(f"model: {model.name}, backend {model.segmenter.backend}, window "
               f"{list(model.segmenter.feed.window)}, flips {'on' if model.segmenter.feed.flips else 'off'}, "
               f"split {args.split}, {model.splittings.as_record()}")
     if len(models) > 1:
-        used = Counter(segmentation.model for _, _, segmentation in samples)
+        used = Counter(model for model, _ in made_by)
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))
     print("\n".join(comparison_table(rows)))
     print("\n".join(outcome_table(rows)))
@@ -164,8 +172,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                             "median_model": r.median_diameter_model,
                                                             "particle_iou": r.particle_iou,
                                                             "f1": r.match.f1,
-                                                            "model": sample[2].describe_model()}
-                                                  for r, sample in zip(rows, samples)}})
+                                                            "model": described}
+                                                  for r, (_, described) in zip(rows, made_by)}})
     return 0
 
 
