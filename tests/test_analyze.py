@@ -263,6 +263,12 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
     imported = {line.rsplit("|", 1)[-1].strip() for line in again.stderr.splitlines()
                 if line.startswith("import time:")}
     assert "onnxruntime" in imported and "paddle" not in imported  # the fast path needs no Paddle
+    # nor does the automatic choice's check of the specialist against the generalist
+    checked = run_tool("-X", "importtime", "-m", "paddleseg_hru2net.cli.analyze", "analyze", str(images),
+                       "--out", str(tmp_path / "out3"), "--pixel-size", "7.34")
+    imported = {line.rsplit("|", 1)[-1].strip() for line in checked.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "paddleseg_hru2net.analysis.model_choice" in imported and "paddle" not in imported
 
 
 @pytest.mark.parametrize("options, fragment", [
@@ -674,45 +680,13 @@ def test_auto_choice_falls_back_where_the_generalist_disagrees_with_a_sure_speci
                            ModelSplittings(), "narrow")
     image = SEMImage("discs.png", grey, 0, None, "none (pixels)")
     own = specialist.segment(image, False)
-    assert agreement(own, specialist) == (1.0, 1.0)
-    assert abs(agreement(own, narrow).pixels - (inner.sum() / (grey > 100).sum())) < 0.02
-    assert agreement(own, narrow).pixels < MIN_AGREEMENT
+    assert agreement(own, specialist.segmenter) == 1.0
+    assert abs(agreement(own, narrow.segmenter) - (inner.sum() / (grey > 100).sum())) < 0.02
+    assert agreement(own, narrow.segmenter) < MIN_AGREEMENT
     fallen_back = segment_with_fallback(image, specialist, narrow, resample_to_model=False)
     assert fallen_back.model == "narrow"
-    assert fallen_back.chosen_because.startswith("specialist and narrow disagree on the particles (particle IoU 0.2")
+    assert fallen_back.chosen_because.startswith("specialist and narrow disagree on the particles (IoU 0.2")
     assert segment_with_fallback(image, specialist, specialist, resample_to_model=False).model == "specialist"
-
-
-def test_auto_choice_falls_back_where_the_generalist_paints_the_same_pixels_as_other_particles():
-    """Chains of three touching discs: a specialist that splits them and a generalist that
-    paints the same pixels but keeps each chain whole agree on every pixel and on none of the
-    particles, so the generalist's result is taken; one that splits them as well agrees."""
-    from paddleseg_hru2net.analysis.model_choice import (MIN_PARTICLE_AGREEMENT, AnalysisModel, agreement,
-                                                         segment_with_fallback)
-    from paddleseg_hru2net.analysis.workflow import ModelSplittings, SEMImage, Splitting
-    grey = np.full((256, 256), 40, np.uint8)
-    yy, xx = np.mgrid[:256, :256]
-    for cy in (40, 128, 216):
-        for cx in (80, 102, 124):
-            grey[(yy - cy) ** 2 + (xx - cx) ** 2 <= 12 ** 2] = 200
-    whole_frame = THRESHOLD_MODEL.feed.with_window((256, 256))
-
-    def model(name: str, splitting: Splitting) -> AnalysisModel:
-        return AnalysisModel(Segmenter(threshold_runner, whole_frame, "test", ModelSource(name=name)),
-                             ModelSplittings(splitting), name)
-
-    specialist = model("specialist", Splitting(min_depth=0.5))
-    image = SEMImage("chains.png", grey, 0, None, "none (pixels)")
-    own = specialist.segment(image, False)
-    assert own.splittings.native.labels(own.probabilities).max() == 9
-    joining = model("joining", Splitting(min_depth=100.0))
-    assert joining.splittings.native.labels(own.probabilities).max() == 3
-    shared = agreement(own, joining)
-    assert shared.pixels == 1.0 and shared.particles < MIN_PARTICLE_AGREEMENT
-    fallen_back = segment_with_fallback(image, specialist, joining, resample_to_model=False)
-    assert fallen_back.model == "joining" and "particles matched F1 0.00" in fallen_back.chosen_because
-    assert segment_with_fallback(image, specialist, model("splitting", Splitting(min_depth=0.5)),
-                                 resample_to_model=False).model == "specialist"
 
 
 def test_busiest_window_holds_the_most_mask_pixels():

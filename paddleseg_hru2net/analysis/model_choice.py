@@ -11,12 +11,10 @@ choice is made per image:
   none of the out-of-depth warnings of :mod:`paddleseg_hru2net.analysis.confidence`
   (particles over most of the image, low confidence over them, a size far from its training
   particles or close to its window) and the generalist, given the same image at the same
-  scale, paints the same pixels as particle and splits them into much the same particles
-  (:func:`agreement`, :data:`MIN_AGREEMENT`, :data:`MIN_PARTICLE_AGREEMENT`), the image is at
-  home and its result stands; else the generalist segments the image. The second test is for
-  other materials with a pixel size: at the right scale the specialist can fail on them without
-  any of the warnings (EMPS val images given such pixel sizes: 3 of 37), with the right pixels
-  but the wrong particles too (1 of 37).
+  scale, paints the same pixels as particle (:func:`agreement`, :data:`MIN_AGREEMENT`), the
+  image is at home and its result stands; else the generalist segments the image. The second
+  test is for other materials with a pixel size: at the right scale the specialist can fail on
+  them without any of the warnings (EMPS val images given such pixel sizes: 3 of 37).
 
 The summary's ``model`` column says which model made each table and why;
 ``hru2net-validate-analysis --model auto`` measures the rule.
@@ -24,16 +22,15 @@ The summary's ``model`` column says which model made each table and why;
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import NamedTuple, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 
-from paddleseg_hru2net.analysis.workflow import (ModelSplittings, SEMImage, Segmentation, Splitting,
+from paddleseg_hru2net.analysis.workflow import (ModelSplittings, SEMImage, Segmentation,
                                                  analyze_segmentation, particle_maps, segment_image)
 from paddleseg_hru2net.inference.segmenter import Segmenter
 
-__all__ = ["AnalysisModel", "segment_with_fallback", "Agreement", "agreement", "busiest_window",
-           "MIN_AGREEMENT", "MIN_PARTICLE_AGREEMENT"]
+__all__ = ["AnalysisModel", "segment_with_fallback", "agreement", "MIN_AGREEMENT"]
 
 #: The specialist's result stands only where the generalist's particle mask of the same image
 #: at the same scale overlaps its own by at least this (IoU, :func:`agreement`). The specialist's
@@ -41,26 +38,6 @@ __all__ = ["AnalysisModel", "segment_with_fallback", "Agreement", "agreement", "
 #: materials given the pixel size that brings their particles to the specialist's size, where it
 #: drew no warning but failed (F1 0.51 and 0.33, the generalist 0.98 and 1.00): 0.31 and 0.39.
 MIN_AGREEMENT = 0.75
-#: ...and where the two models' particles in that window, each split with its own settings, match
-#: one-to-one (F1 at IoU > 0.5, :func:`~paddleseg_hru2net.analysis.validation.match_particles`)
-#: at least this well. The 26 TiO2 training and val images: 0.41-0.93 (most above 0.7; the
-#: generalist splits more finely). The EMPS val image on which the specialist painted the right
-#: pixels (IoU 0.96) but found none of the particles (F1 0.0 against the manual ones): 0.18.
-MIN_PARTICLE_AGREEMENT = 0.3
-
-
-class Agreement(NamedTuple):
-    """How far two models agree on one window of an image: ``pixels``, the IoU of their particle
-    masks; ``particles``, the F1 of their particles matched one-to-one at IoU > 0.5."""
-
-    pixels: float
-    particles: float
-
-    def sufficient(self) -> bool:
-        return self.pixels >= MIN_AGREEMENT and self.particles >= MIN_PARTICLE_AGREEMENT
-
-    def describe(self) -> str:
-        return f"particle IoU {self.pixels:.2f}, particles matched F1 {self.particles:.2f}"
 
 
 @dataclass(frozen=True)
@@ -93,38 +70,29 @@ def segment_with_fallback(image: SEMImage, specialist: AnalysisModel, generalist
     if result.warnings:
         return generalist.segment(image, resample_to_model, reason=f"{specialist.name} was out of its "
                                                                    f"depth: {'; '.join(result.warnings)}")
-    shared = agreement(first, generalist)
-    if not shared.sufficient():
+    shared = agreement(first, generalist.segmenter)
+    if shared < MIN_AGREEMENT:
         return generalist.segment(image, resample_to_model, reason=f"{specialist.name} and {generalist.name} "
-                                                                   f"disagree on the particles ({shared.describe()})")
+                                                                   f"disagree on the particles (IoU {shared:.2f})")
     return replace(first, analysed=result)
 
 
-def agreement(segmentation: Segmentation, other: AnalysisModel) -> Agreement:
-    """How far ``segmentation`` agrees with what ``other`` makes of the same grey image at the
-    same scale, over the window of ``other``'s size where ``segmentation`` has the most particle
-    pixels: one window of ``other``'s time, unflipped. Each side's particles are split with its
-    own model's settings (``segmentation``'s for its scale; ``other``'s native ones). Where
-    neither finds any particle there, they agree fully."""
-    from paddleseg_hru2net.analysis.validation import match_particles
+def agreement(segmentation: Segmentation, other: Segmenter) -> float:
+    """Particle IoU of ``segmentation``'s mask and the one ``other`` makes of the same grey image
+    at the same scale, over the window of ``other``'s size where ``segmentation`` has the most
+    particle pixels (1.0 where neither has any there): one window of ``other``'s time, unflipped."""
     from paddleseg_hru2net.microscopy.resampling import resample
     if segmentation.grey is None:
         raise ValueError("agreement needs the grey image the segmentation was made of")
     factor = segmentation.scale.factor
     grey = segmentation.grey if factor == 1.0 else resample(segmentation.grey, factor)
-    mine = segmentation.at_segmentation_scale
-    mine_mask = particle_maps(mine).particle > 0.5
-    if mine_mask.shape != grey.shape:
-        raise ValueError(f"segmentation {mine_mask.shape} and its image at that scale {grey.shape} differ")
-    rows, cols = busiest_window(mine_mask, other.segmenter.feed.window)
-    theirs = other.segmenter.with_flips(False).probabilities(np.ascontiguousarray(grey[rows, cols]))
-    theirs_mask = particle_maps(theirs).particle > 0.5
-    either = int((mine_mask[rows, cols] | theirs_mask).sum())
-    pixels = float((mine_mask[rows, cols] & theirs_mask).sum()) / either if either else 1.0
-    own_splitting = segmentation.own_splitting() or Splitting()
-    particles = match_particles(own_splitting.labels(mine[..., rows, cols]),
-                                other.splittings.native.labels(theirs)).f1
-    return Agreement(pixels, particles)
+    mine = particle_maps(segmentation.at_segmentation_scale).particle > 0.5
+    if mine.shape != grey.shape:
+        raise ValueError(f"segmentation {mine.shape} and its image at that scale {grey.shape} differ")
+    rows, cols = busiest_window(mine, other.feed.window)
+    theirs = other.with_flips(False).particle_probability(np.ascontiguousarray(grey[rows, cols])) > 0.5
+    either = int((mine[rows, cols] | theirs).sum())
+    return float((mine[rows, cols] & theirs).sum()) / either if either else 1.0
 
 
 def busiest_window(mask: np.ndarray, window: Sequence[int]) -> Tuple[slice, slice]:

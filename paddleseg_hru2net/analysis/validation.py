@@ -18,7 +18,6 @@ import numpy as np
 from paddleseg_hru2net.analysis.particles import measure_particles
 from paddleseg_hru2net.analysis.workflow import (ImageResult, SEMImage, Segmentation, Splitting,
                                                  analyze_image, analyze_segmentation)
-from paddleseg_hru2net.datasets.instance_targets import instances_from_mask
 
 __all__ = ["ParticleMatch", "match_particles", "OUTCOMES", "ParticleOutcome", "manual_particle_outcomes", "outcome_table",
            "ImageComparison", "manual_particles",
@@ -183,6 +182,7 @@ class ImageComparison:
 def manual_particles(image: SEMImage, manual_mask: np.ndarray) -> ImageResult:
     """The annotators' particles: an instance map as it is, or the 4-connected regions of a 0/1
     mask, whose 1-px background lines separate touching particles."""
+    from paddleseg_hru2net.datasets.instance_targets import instances_from_mask  # imports PaddleSeg: seconds
     labels = manual_mask.astype(np.int32) if manual_mask.max() > 1 else instances_from_mask(manual_mask)
     return ImageResult(image.path, (labels > 0).astype(np.uint8), labels,
                        measure_particles(labels, image.pixel_size_nm), image)
