@@ -10,13 +10,12 @@ An experiment, not a tool: the EMPS images carry no pixel size, and it is made u
 their manual particles.
 """
 import dataclasses
-import json
-import os
 import sys
 
 from paddleseg_hru2net.cli import validate_analysis
 from paddleseg_hru2net.inference.source import DEFAULT_MODEL, shipped_source
 from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
+from paddleseg_hru2net.run_records import read_run_record
 
 EMPS, MANIFEST = "../shared/data/emps_train", "data/generalist_r2/manifest.json"
 
@@ -24,9 +23,7 @@ EMPS, MANIFEST = "../shared/data/emps_train", "data/generalist_r2/manifest.json"
 def specialist_particle_nm() -> float:
     """The median diameter (nm) of the shipped specialist's training particles, from its record:
     its particle diameter in pixels times its pixel size."""
-    folder = os.path.dirname(shipped_source(DEFAULT_MODEL).weights)
-    with open(os.path.join(folder, "train_meta.json")) as handle:
-        record = json.load(handle)
+    record = read_run_record(shipped_source(DEFAULT_MODEL).weights)
     return float(record["particle_diameter_px"]) * float(record["pixel_size_nm"])
 
 
