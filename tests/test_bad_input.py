@@ -83,6 +83,15 @@ def test_tiny_and_blank_images_fail_with_a_reason(tmp_path):
         load_sem_image(str(tmp_path / "black.png"))
 
 
+def test_a_damaged_tiff_is_one_line_saying_what_to_do(tmp_path, capfd):
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00garbage")
+    with pytest.raises(ImageReadError, match="broken.tif: cannot read image: the file is damaged") as raised:
+        load_sem_image(str(tmp_path / "broken.tif"))
+    assert "\n" not in str(raised.value)
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""  # no warnings of Pillow or tifffile
+
+
 def test_a_data_bar_taller_than_the_search_region_is_cut_whole(tmp_path):
     grey = synthetic_grey(size=(300, 200))
     bar_rows = 120  # 40 % of the image

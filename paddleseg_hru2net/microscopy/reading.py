@@ -15,6 +15,8 @@ A multi-page file contributes its first page, and the note says how many there w
 """
 from __future__ import annotations
 
+import logging
+import warnings
 from typing import List, Tuple
 
 import numpy as np
@@ -80,6 +82,8 @@ def _read_tifffile(path: str) -> Tuple[np.ndarray, int]:
     import tifffile
     with tifffile.TiffFile(path) as tif:
         pages = len(tif.pages)
+        if pages == 0:
+            raise ValueError("no readable page")
         array = tif.pages[0].asarray()
     if array.ndim == 3 and array.shape[-1] in (3, 4):
         array = array[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
@@ -89,21 +93,33 @@ def _read_tifffile(path: str) -> Tuple[np.ndarray, int]:
     return array, pages
 
 
-def read_microscope_image(path: str) -> Tuple[np.ndarray, List[str]]:
-    """``(uint8 grey image, notes on what was done to it)``; :class:`ImageReadError` naming
-    the file when it cannot be read or is too small to analyse."""
+def _read_pixels(path: str) -> Tuple[np.ndarray, int]:
+    """``(pixels as stored, page count)``: Pillow first, tifffile for the TIFFs Pillow refuses."""
+    damaged = "the file is damaged, incomplete or not an image; export it again from the microscope software"
     try:
         with Image.open(path) as image:
             image.load()
-            pages = _pages(image)
-            array = _array_of(image)
+            return _array_of(image), _pages(image)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as pil_error:
         if not str(path).lower().endswith((".tif", ".tiff")):
-            raise ImageReadError(f"{path}: cannot read image ({pil_error})") from pil_error
-        try:
-            array, pages = _read_tifffile(path)
-        except Exception as error:  # noqa: BLE001 - tifffile raises many types for bad files
-            raise ImageReadError(f"{path}: cannot read image ({error})") from error
+            raise ImageReadError(f"{path}: cannot read image: {damaged} ({pil_error})") from pil_error
+    tifffile_log = logging.getLogger("tifffile")
+    level = tifffile_log.level
+    tifffile_log.setLevel(logging.CRITICAL)
+    try:
+        return _read_tifffile(path)
+    except Exception as error:  # noqa: BLE001 - tifffile raises many types for bad files
+        raise ImageReadError(f"{path}: cannot read image: {damaged} ({error})") from error
+    finally:
+        tifffile_log.setLevel(level)
+
+
+def read_microscope_image(path: str) -> Tuple[np.ndarray, List[str]]:
+    """``(uint8 grey image, notes on what was done to it)``; :class:`ImageReadError` naming
+    the file when it cannot be read or is too small to analyse."""
+    with warnings.catch_warnings():  # a damaged file gets one line below, not library chatter
+        warnings.simplefilter("ignore")
+        array, pages = _read_pixels(path)
     if array.ndim != 2:
         raise ImageReadError(f"{path}: unsupported image layout {array.shape}; save it as a grey image")
     if min(array.shape) < MIN_SIDE:
