@@ -154,13 +154,14 @@ def test_regionwise_h_maxima_equals_skimage(tio2_release):
         np.testing.assert_array_equal(_regionwise_h_maxima(distance, mask, depth), expected)
 
 
-def test_merged_particles_told_apart_by_why():
+def test_merged_particles_told_apart_by_why(monkeypatch):
     """tools/experiments/merged_particles.py: two squares the model joined count as "core joined"
     when its interior runs across their separation line, "core apart" when it stops there; a
     3 x 3 particle merged into a larger one is a "speck"."""
     import importlib.util
     from pathlib import Path
     path = Path(__file__).resolve().parents[1] / "tools" / "experiments" / "merged_particles.py"
+    monkeypatch.syspath_prepend(str(path.parent))  # as when run as a script: its helpers beside it
     spec = importlib.util.spec_from_file_location("merged_particles", path)
     probe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(probe)

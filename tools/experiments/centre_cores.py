@@ -19,7 +19,7 @@ import numpy as np
 from paddleseg_hru2net.analysis.validation import score_splittings
 from paddleseg_hru2net.analysis.workflow import ParticleMaps, Splitting
 from paddleseg_hru2net.cli import validate_analysis
-from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
+from tio2_val import add_model_arguments, val_options, val_segmenter
 
 CORE_SOURCES = ("interior", "centre", "share")
 CENTRE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)
@@ -50,14 +50,9 @@ def grid(core_source: str, centre_threshold: float) -> List[CentreCoreSplitting]
 
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--model_path", required=True)
-    args = parser.parse_args(argv)
-    options = validate_analysis.parse_args([
-        "--release", "../shared/data/tio2_sem_ruhle2021", "--manifest", "data/tio2_contact_r2/manifest.json",
-        "--split", "val", "--config", args.config, "--model_path", args.model_path, "--backend", "onnxruntime-int8",
-        "--no-flips"])
-    segment = segmentation_function(analysis_models(options), native_scale=False)
+    add_model_arguments(parser, required=True)
+    options = val_options(parser.parse_args(argv), backend="onnxruntime-int8")
+    segment = val_segmenter(options)
     samples = [(image, manual, segment(image)) for image, manual in validate_analysis.manual_samples(options)]
     rows = [("interior", 0.0)] + [(source, t) for source in CORE_SOURCES[1:] for t in CENTRE_THRESHOLDS]
     for source, t in rows:

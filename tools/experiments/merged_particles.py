@@ -19,8 +19,8 @@ from scipy import ndimage
 from paddleseg_hru2net.analysis.validation import manual_particle_outcomes, manual_particles
 from paddleseg_hru2net.analysis.workflow import analyze_segmentation, particle_maps
 from paddleseg_hru2net.cli import validate_analysis
-from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
 from paddleseg_hru2net.datasets.instance_targets import target_of_instances
+from tio2_val import add_model_arguments, val_options, val_segmenter
 
 MIN_CORE_PIXELS = 10
 
@@ -54,17 +54,11 @@ def merged_kinds(instances: np.ndarray, predicted: np.ndarray, interior: np.ndar
 
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=None)
-    parser.add_argument("--model_path", default=None)
+    add_model_arguments(parser)
     parser.add_argument("--contact_radius", type=int, default=2)
     args = parser.parse_args(argv)
-    model_args = [arg for name in ("config", "model_path") if getattr(args, name)
-                  for arg in (f"--{name}", getattr(args, name))] or ["--model", "hru2netp_contact_tio2"]
-    options = validate_analysis.parse_args([
-        "--release", "../shared/data/tio2_sem_ruhle2021", "--manifest", "data/tio2_contact_r2/manifest.json",
-        "--split", "val", "--backend", "onnxruntime-int8", "--no-flips"] + model_args)
-    models = analysis_models(options)
-    segment = segmentation_function(models, native_scale=False)
+    options = val_options(args, backend="onnxruntime-int8")
+    segment = val_segmenter(options)
     total: Counter = Counter()
     for image, manual in validate_analysis.manual_samples(options):
         segmentation = segment(image)

@@ -29,8 +29,8 @@ from paddleseg_hru2net.analysis.particles import _mark_coreless_regions, measure
 from paddleseg_hru2net.analysis.validation import ParticleMatch, manual_particles, match_particles
 from paddleseg_hru2net.analysis.workflow import analyze_segmentation, particle_maps
 from paddleseg_hru2net.cli import validate_analysis
-from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
 from paddleseg_hru2net.datasets.instance_targets import target_of_instances
+from tio2_val import add_model_arguments, val_options, val_segmenter
 
 CONTACT_RADIUS = 2  # of the shipped specialist's target
 
@@ -57,15 +57,9 @@ def flood(surface: np.ndarray, mask: np.ndarray, markers: np.ndarray) -> np.ndar
 
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=None)
-    parser.add_argument("--model_path", default=None)
-    args = parser.parse_args(argv)
-    model_args = [arg for name in ("config", "model_path") if getattr(args, name)
-                  for arg in (f"--{name}", getattr(args, name))] or ["--model", "hru2netp_contact_tio2"]
-    options = validate_analysis.parse_args([
-        "--release", "../shared/data/tio2_sem_ruhle2021", "--manifest", "data/tio2_contact_r2/manifest.json",
-        "--split", "val", "--backend", "onnxruntime", "--no-flips"] + model_args)
-    segment = segmentation_function(analysis_models(options), native_scale=False)
+    add_model_arguments(parser)
+    options = val_options(parser.parse_args(argv), backend="onnxruntime")
+    segment = val_segmenter(options)
     totals: Dict[str, ParticleMatch] = {}
     diameters: Dict[str, List[float]] = {}
     for image, manual in validate_analysis.manual_samples(options):
