@@ -13,6 +13,7 @@ from paddleseg_hru2net.analysis.workflow import (analyze_folder, analyze_image, 
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
 from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.inference import Feed, ModelSource, Segmenter
+from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 
 
 def threshold_runner(batch: np.ndarray) -> np.ndarray:
@@ -119,6 +120,18 @@ def test_label_image_equals_the_particle_table(tmp_path):
     areas = np.bincount(labels.ravel())
     for row in rows:
         assert float(row["area_nm2"]) == pytest.approx(areas[int(row["label"])] * 4.0)
+    # Fiji's calibration travels with it: the project's own pixel-size reader finds 2 nm
+    assert read_pixel_size_nm(str(out / "sem_labels.tif")) == (pytest.approx(2.0), "metadata (ImageJ TIFF resolution)")
+
+
+def test_label_image_without_a_pixel_size_is_uncalibrated(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    write_sem(folder / "sem.png", 96, 96, seed=5)
+    out = tmp_path / "out"
+    prepare_output_folder(str(out), str(folder))
+    analyze_folder(str(folder), str(out), threshold_probabilities, progress=False)
+    assert read_pixel_size_nm(str(out / "sem_labels.tif"))[0] is None
 
 
 def test_images_sharing_a_stem_get_their_own_outputs():

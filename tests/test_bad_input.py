@@ -113,10 +113,10 @@ def test_write_failure_mid_run_is_recorded_not_raised(tmp_path, monkeypatch):
     prepare_output_folder(str(out), str(folder))
     real = workflow.write_label_tiff
 
-    def disk_full_for_b(path, labels):
+    def disk_full_for_b(path, labels, pixel_size_nm=None):
         if "b_labels" in str(path):
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, labels)
+        real(path, labels, pixel_size_nm)
 
     monkeypatch.setattr(workflow, "write_label_tiff", disk_full_for_b)
     outcome = analyze_folder(str(folder), str(out), threshold_probabilities, progress=False)

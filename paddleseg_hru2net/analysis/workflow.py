@@ -418,14 +418,20 @@ def _csv_text(rows: List[dict], fields: List[str]) -> str:
     return buffer.getvalue()
 
 
-def write_label_tiff(path: str, labels: np.ndarray) -> None:
+def write_label_tiff(path: str, labels: np.ndarray, pixel_size_nm: Optional[float] = None) -> None:
     """A label image as a 16-bit TIFF (32-bit beyond 65,535 particles), written atomically:
     0 background, one id per particle, the ids of the particle table. ImageJ/Fiji and napari
-    open it as a label image."""
+    open it as a label image. With ``pixel_size_nm`` a 16-bit one carries ImageJ's spatial
+    calibration (pixels per nm, unit ``nm``), so Fiji measures its particles in nanometres."""
     import tifffile
-    dtype = np.uint16 if labels.max() <= np.iinfo(np.uint16).max else np.uint32
+    if labels.max() > np.iinfo(np.uint16).max:  # ImageJ has no 32-bit integer images
+        with atomic_path(path) as temporary:
+            tifffile.imwrite(str(temporary), labels.astype(np.uint32), photometric="minisblack")
+        return
+    calibration = ({"imagej": True, "resolution": (1.0 / pixel_size_nm, 1.0 / pixel_size_nm),
+                    "metadata": {"unit": "nm"}} if pixel_size_nm else {"photometric": "minisblack"})
     with atomic_path(path) as temporary:
-        tifffile.imwrite(str(temporary), labels.astype(dtype), photometric="minisblack")
+        tifffile.imwrite(str(temporary), labels.astype(np.uint16), **calibration)
 
 
 def write_image_results(result: ImageResult, out_dir: str, stem: Optional[str] = None) -> Dict[str, str]:
@@ -437,7 +443,7 @@ def write_image_results(result: ImageResult, out_dir: str, stem: Optional[str] =
              "overlay": os.path.join(out_dir, f"{stem}_overlay.png"),
              "particles": os.path.join(out_dir, f"{stem}_particles.csv")}
     write_png(paths["mask"], result.mask * 255)
-    write_label_tiff(paths["labels"], result.labels)
+    write_label_tiff(paths["labels"], result.labels, result.image.pixel_size_nm)
     write_png(paths["overlay"], overlay(result.image.grey, result.labels))
     write_text(paths["particles"], _csv_text([p.as_row() for p in result.particles],
                                              particle_columns(result.unit)))
