@@ -488,6 +488,54 @@ def test_a_model_that_decides_polarity_by_shape_keeps_the_way_round_with_convex_
         assert np.array_equal(particle_probability_of(segmentation.probabilities) > 0.5, bright > 100)
 
 
+@pytest.mark.parametrize("decides_by", ["shape", "histogram"])
+def test_the_users_word_on_the_contrast_overrides_the_models_decision(tmp_path, decides_by):
+    """Dark discs said to be bright are segmented as recorded (their bright gaps become the
+    particles), said to be dark inverted; the model runs one way round only, and the summary
+    says the contrast was given. A word that is neither is refused."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.workflow import segment_image
+    from paddleseg_hru2net.inference import particle_probability_of
+    dark = 255 - _discs(24)
+    Image.fromarray(dark).save(tmp_path / "dark.png")
+    calls = []
+
+    def counted(batch):
+        calls.append(len(batch))
+        return threshold_runner(batch)
+    model = replaced(THRESHOLD_MODEL, run=counted, feed=replaced(THRESHOLD_MODEL.feed, polarity_from=decides_by))
+    for look, contrast, particles in (("dark", "inverted for the model (dark particles, as given)", dark < 100),
+                                      ("bright", "as recorded (bright particles, as given)", dark > 100)):
+        calls.clear()
+        image = load_sem_image(str(tmp_path / "dark.png"), data_bar_rows=0, particles_look=look)
+        segmentation = segment_image(image, model, False)
+        assert segmentation.contrast == contrast
+        assert np.array_equal(particle_probability_of(segmentation.probabilities) > 0.5, particles)
+        assert sum(calls) == 25  # one way round: 5 x 5 windows of 64 px, not twice that
+    with pytest.raises(ValueError, match="particles_look"):
+        load_sem_image(str(tmp_path / "dark.png"), particles_look="grey")
+
+
+def test_particles_option_reaches_the_summary_and_refuses_other_words(tmp_path):
+    from paddleseg_hru2net.analysis.workflow import segment_image
+    folder = tmp_path / "images"
+    folder.mkdir()
+    Image.fromarray(255 - _discs(24)).save(folder / "dark.png")
+    out = tmp_path / "out"
+    prepare_output_folder(str(out), str(folder))
+    analyze_folder(str(folder), str(out), lambda image: segment_image(image, THRESHOLD_MODEL, False),
+                   data_bar_rows=0, progress=False, particles_look="dark")
+    with open(out / "summary.csv") as handle:
+        row = next(csv.DictReader(handle))
+    assert row["contrast"] == "inverted for the model (dark particles, as given)" and int(row["particles"]) == 16
+    with open(out / "run.json") as handle:
+        assert json.load(handle)["particles_look"] == "dark"
+    from conftest import run_tool
+    result = run_tool("-m", "paddleseg_hru2net.cli.analyze", "analyze", str(folder), "--out", str(tmp_path / "o2"),
+                      "--particles", "grey", check=False)
+    assert result.returncode == 2 and "--particles" in result.stderr
+
+
 def _refining_model(**feed_settings):
     from dataclasses import replace as replaced
     settings = {"particle_diameter_px": 24.0, "size_from": "grey_values_refined", **feed_settings}

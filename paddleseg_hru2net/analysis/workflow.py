@@ -38,7 +38,9 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 @dataclass
 class SEMImage:
     """A grey microscope image with its data bar cut, where its pixel size came from, and what
-    was done to read it (``notes``: bit depth, pages, scale, contrast)."""
+    was done to read it (``notes``: bit depth, pages, scale, contrast); ``particles_look``:
+    ``bright`` or ``dark`` where the user said how its particles look against the background
+    (None: the analysis decides)."""
 
     path: str
     grey: np.ndarray  # uint8, data bar removed
@@ -46,6 +48,7 @@ class SEMImage:
     pixel_size_nm: Optional[float]
     pixel_size_source: str  # "metadata (<source>)", "option" or "none (pixels)"
     notes: List[str] = field(default_factory=list)
+    particles_look: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -176,15 +179,23 @@ class ImageResult:
         return "nm" if self.image.pixel_size_nm else "px"
 
 
+#: How a user can say the particles look against the background (``SEMImage.particles_look``).
+PARTICLE_LOOKS = ("bright", "dark")
+
+
 def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
-                   data_bar_rows: Optional[int] = None) -> SEMImage:
+                   data_bar_rows: Optional[int] = None, particles_look: Optional[str] = None) -> SEMImage:
     """Read a microscope image (any bit depth, grey, palette or RGB; see
-    :mod:`paddleseg_hru2net.microscopy.reading`), cut its data bar, find its pixel size.
+    :mod:`paddleseg_hru2net.microscopy.reading`), cut its data bar, find its pixel size;
+    ``particles_look`` (one of :data:`PARTICLE_LOOKS`, or None) is what the user knows of its
+    contrast.
 
     The pixel size is, in order: the image's metadata (:mod:`paddleseg_hru2net.microscopy.pixel_size`),
     ``pixel_size_nm``, the scale bar in the data bar read by OCR
     (:mod:`paddleseg_hru2net.microscopy.scale_bar`), none (lengths in pixels).
     """
+    if particles_look is not None and particles_look not in PARTICLE_LOOKS:
+        raise ValueError(f"particles_look must be one of {', '.join(PARTICLE_LOOKS)} or None, got {particles_look!r}")
     grey, notes = read_microscope_image(path)
     try:
         rows = sample_rows(grey, data_bar_rows)
@@ -203,7 +214,7 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
             source = f"scale bar '{bar.label}' read by OCR ({bar.length_px:g} px)"
         else:
             source = "none (pixels)"
-    return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source, notes)
+    return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source, notes, particles_look)
 
 
 def overlay(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -276,16 +287,31 @@ def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True,
     round, as its ``Feed.polarity_from`` says). Where the model refines a grey-value size
     estimate (``Feed.size_from``), its segmentation is measured with ``splittings`` (the
     model's; else the defaults) and made again at the scale it asks for (:func:`_refined`)."""
-    from paddleseg_hru2net.analysis.contrast import particles_look_dark
     feed = segmenter.feed
-    if feed.segments_both_ways:
+    if feed.segments_both_ways and image.particles_look is None:
         segmentation, grey = _segmented_the_likelier_way_round(image, segmenter, resample_to_model)
     else:
-        grey, contrast = image.grey, "as recorded"
-        if feed.polarity == "bright" and particles_look_dark(grey):
-            grey, contrast = 255 - grey, "inverted for the model (dark particles on a bright background detected)"
+        grey, contrast = _contrast_for(image, feed)
         segmentation = _segmented(grey, image.pixel_size_nm, segmenter, resample_to_model, contrast)
     return _refined(segmentation, grey, image.pixel_size_nm, segmenter, splittings or ModelSplittings())
+
+
+def _contrast_for(image: SEMImage, feed) -> Tuple[np.ndarray, str]:
+    """``(the grey image the model is given, what the summary says of it)`` where no model
+    decides it by segmenting both ways round: a model trained on bright particles only gets
+    dark ones inverted, as the user said (``SEMImage.particles_look``) or else as the histogram
+    shows."""
+    from paddleseg_hru2net.analysis.contrast import particles_look_dark
+    if feed.polarity != "bright":
+        return image.grey, "as recorded"
+    if image.particles_look is not None:
+        given = f"{image.particles_look} particles, as given"
+        if image.particles_look == "dark":
+            return 255 - image.grey, f"inverted for the model ({given})"
+        return image.grey, f"as recorded ({given})"
+    if particles_look_dark(image.grey):
+        return 255 - image.grey, "inverted for the model (dark particles on a bright background detected)"
+    return image.grey, "as recorded"
 
 
 def _segmented(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter, resample_to_model: bool,
@@ -536,7 +562,8 @@ def list_sem_images(path: str) -> List[str]:
 def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage], np.ndarray],
                    pixel_size_nm: Optional[float] = None, data_bar_rows: Optional[int] = None,
                    splitting: Optional[Splitting] = None, progress: bool = True,
-                   resume: bool = False, settings: Optional[dict] = None) -> Dict[str, object]:
+                   resume: bool = False, settings: Optional[dict] = None,
+                   particles_look: Optional[str] = None) -> Dict[str, object]:
     """Analyse one image or every image of a folder into ``out_dir`` (checked beforehand by
     :func:`prepare_output_folder`); returns records, summary rows and failures.
 
@@ -544,7 +571,8 @@ def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage
     probability map, or a 0/1 mask) or a :class:`Segmentation`, which may carry the splitting
     settings of its model; ``splitting``, if given, is used for every image. An image that
     cannot be read, analysed or written is reported in ``failures`` (and ``failures.csv``) and
-    skipped; the others go on. Ctrl-C stops after the current image's files are either complete
+    skipped; the others go on. ``particles_look`` (``bright``/``dark``) is what the user knows
+    of every image's contrast (:class:`SEMImage`). Ctrl-C stops after the current image's files are either complete
     or absent; the summary of the images done is written and ``interrupted`` is set: the same
     call with ``resume`` finishes the rest.
     """
@@ -553,6 +581,8 @@ def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage
     images = list_sem_images(path)
     stems = output_stems(images)
     settings = dict(settings or {}, pixel_size_nm=pixel_size_nm, data_bar_rows=data_bar_rows)
+    if particles_look is not None:
+        settings["particles_look"] = particles_look
     if splitting is not None:
         settings[SPLITTING_RECORD_KEYS[0]] = splitting.as_dict()
     if resume:
@@ -575,7 +605,7 @@ def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage
         for image_path in bar:
             stem = stems[image_path]
             try:
-                image = load_sem_image(image_path, pixel_size_nm, data_bar_rows)
+                image = load_sem_image(image_path, pixel_size_nm, data_bar_rows, particles_look)
                 segmented = probabilities_of(image)
                 if isinstance(segmented, Segmentation):
                     result = analyze_segmentation(image, segmented, splitting)

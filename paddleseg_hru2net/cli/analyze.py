@@ -37,6 +37,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="nm per pixel where the image has no metadata")
     parser.add_argument("--data-bar-rows", "--data_bar_rows", dest="data_bar_rows", type=int,
                         default=None, help="rows of data bar to cut (default: detect)")
+    parser.add_argument("--particles", choices=("auto", "bright", "dark"), default="auto",
+                        help="how the particles look against the background: bright (SEM "
+                             "secondary electrons) or dark (TEM/STEM bright field, transmission "
+                             "SEM); default: decided per image, and the summary says how")
     parser.add_argument("--window", nargs=2, type=int, default=None, metavar=("H", "W"),
                         help="sliding window (default: the one stored with the model)")
     parser.add_argument("--threshold", type=float, default=None,
@@ -167,7 +171,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                     **m.splittings.as_record()} for m in models}}
     outcome = analyze_folder(args.input, args.out, segmentation_function(models, args.native_scale),
                              args.pixel_size, args.data_bar_rows, resume=args.resume,
-                             settings=dict(settings, native_scale=args.native_scale))
+                             settings=dict(settings, native_scale=args.native_scale),
+                             particles_look=None if args.particles == "auto" else args.particles)
     return _report(outcome, args.out)
 
 
