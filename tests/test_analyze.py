@@ -486,6 +486,22 @@ def test_a_model_that_decides_polarity_by_shape_keeps_the_way_round_with_convex_
         assert segmentation.contrast.startswith("inverted" if name == "dark" else "as recorded")
         assert "its particles are the more convex: particle solidity" in segmentation.contrast
         assert np.array_equal(particle_probability_of(segmentation.probabilities) > 0.5, bright > 100)
+        assert segmentation.doubts == ()  # discs against one network of gaps: no near tie
+
+
+def test_a_near_tie_between_the_two_ways_round_is_a_warning(tmp_path):
+    """Squares on a chequerboard look alike either way round: the summary keeps one and warns
+    that the choice was a near tie; discs on a plain background do not."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.workflow import analyze_segmentation, segment_image
+    model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, polarity_from="shape"))
+    chequer = np.kron((np.indices((8, 8)).sum(axis=0) % 2), np.ones((32, 32), np.int64))
+    chequer = np.where(chequer == 1, 200, 40).astype(np.uint8)
+    for grey, tie in ((chequer, True), (_discs(24), False)):
+        Image.fromarray(grey).save(tmp_path / "image.png")
+        image = load_sem_image(str(tmp_path / "image.png"), data_bar_rows=0)
+        result = analyze_segmentation(image, segment_image(image, model, False))
+        assert any("near tie" in w and "--particles" in w for w in result.warnings) == tie
 
 
 @pytest.mark.parametrize("decides_by", ["shape", "histogram"])

@@ -251,7 +251,8 @@ class Segmentation:
     names that model for the summary, and ``chosen_because`` says why it was chosen, if it was;
     ``analysed`` is its :func:`analyze_segmentation` with its own splitting, where the choice of
     model already made it (so that it is not made twice); ``grey`` is the image the model was
-    given, on the image's own grid and with the contrast the model saw."""
+    given, on the image's own grid and with the contrast the model saw; ``doubts`` are warnings
+    about how it was made (a near tie between the two ways round)."""
 
     probabilities: np.ndarray
     scale: object  # analysis.scale.ScaleChoice
@@ -263,6 +264,7 @@ class Segmentation:
     chosen_because: str = ""
     analysed: Optional[ImageResult] = None
     grey: Optional[np.ndarray] = None
+    doubts: Tuple[str, ...] = ()
 
     def own_splitting(self) -> Optional[Splitting]:
         """The settings chosen for the model that made it, for its scale: those for images
@@ -340,9 +342,13 @@ def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_mo
     score = {name: measure.score(s.at_segmentation_scale)
              for name, s in (("recorded", recorded), ("inverted", inverted))}
     versus = f"{measure.name} {score['recorded']:.3f} as recorded, {score['inverted']:.3f} inverted"
+    near_tie = measure.near_tie is not None and abs(score["inverted"] - score["recorded"]) < measure.near_tie
+    doubts = (f"which way round is a near tie ({versus}): if the overlay shows the gaps between "
+              f"particles as particles, give the contrast (--particles bright or dark)",) if near_tie else ()
     if score["inverted"] > score["recorded"]:
-        return replace(inverted, contrast=f"inverted for the model ({measure.reason}: {versus})"), 255 - image.grey
-    return replace(recorded, contrast=f"as recorded ({measure.reason}: {versus})"), image.grey
+        return replace(inverted, contrast=f"inverted for the model ({measure.reason}: {versus})",
+                       doubts=doubts), 255 - image.grey
+    return replace(recorded, contrast=f"as recorded ({measure.reason}: {versus})", doubts=doubts), image.grey
 
 
 #: A segmentation at a refined scale is kept only where it is as plausible as the one it was
@@ -383,7 +389,7 @@ def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
     measured = _median_diameter(then, splittings.for_scale(refined.factor))
     agrees = measured is not None and abs(np.log(measured / model_px)) <= np.log(REFINED_SELF_AGREEMENT)
     if agrees and _as_plausible(at_scale, then):
-        return second
+        return replace(second, doubts=segmentation.doubts)
     return replace(segmentation, scale=replace(first, source=f"{first.source}; not refined: the model's "
                                                              f"segmentation at x{refined.factor:.3g} was "
                                                              f"less plausible"))
@@ -432,7 +438,7 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     result.contrast = segmentation.contrast
     result.model = segmentation.describe_model()
     result.warnings = out_of_depth_warnings(particle_maps(segmentation.probabilities).particle, diameters,
-                                            segmentation.feed, segmentation.scale.factor)
+                                            segmentation.feed, segmentation.scale.factor) + list(segmentation.doubts)
     return result
 
 
