@@ -102,15 +102,21 @@ def test_folder_with_one_corrupt_file_goes_on(tmp_path):
     assert np.asarray(Image.open(out / "one_mask.png")).shape == (112, 128)
 
 
+def _analysed_synthetic_image(tmp_path, height, width, **options):
+    """The output folder of ``analyze_folder`` on one synthetic SEM image ``sem.png``."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    write_sem(folder / "sem.png", height, width, seed=5)
+    out = tmp_path / "out"
+    prepare_output_folder(str(out), str(folder))
+    analyze_folder(str(folder), str(out), threshold_probabilities, progress=False, **options)
+    return out
+
+
 def test_label_image_equals_the_particle_table(tmp_path):
     """The 16-bit label TIFF holds the CSV's ids, and each id's pixel count is its area."""
     import tifffile
-    folder = tmp_path / "images"
-    folder.mkdir()
-    write_sem(folder / "sem.png", 140, 180, seed=5)
-    out = tmp_path / "out"
-    prepare_output_folder(str(out), str(folder))
-    analyze_folder(str(folder), str(out), threshold_probabilities, pixel_size_nm=2.0, progress=False)
+    out = _analysed_synthetic_image(tmp_path, 140, 180, pixel_size_nm=2.0)
     labels = tifffile.imread(out / "sem_labels.tif")
     assert labels.dtype == np.uint16 and labels.shape == (140, 180)
     with open(out / "sem_particles.csv") as handle:
@@ -125,12 +131,7 @@ def test_label_image_equals_the_particle_table(tmp_path):
 
 
 def test_label_image_without_a_pixel_size_is_uncalibrated(tmp_path):
-    folder = tmp_path / "images"
-    folder.mkdir()
-    write_sem(folder / "sem.png", 96, 96, seed=5)
-    out = tmp_path / "out"
-    prepare_output_folder(str(out), str(folder))
-    analyze_folder(str(folder), str(out), threshold_probabilities, progress=False)
+    out = _analysed_synthetic_image(tmp_path, 96, 96)
     assert read_pixel_size_nm(str(out / "sem_labels.tif"))[0] is None
 
 
