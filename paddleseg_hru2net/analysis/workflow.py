@@ -578,9 +578,9 @@ def analyze_folder(path: str, out_dir: str, probabilities_of: Callable[[SEMImage
     settings of its model; ``splitting``, if given, is used for every image. An image that
     cannot be read, analysed or written is reported in ``failures`` (and ``failures.csv``) and
     skipped; the others go on. ``particles_look`` (``bright``/``dark``) is what the user knows
-    of every image's contrast (:class:`SEMImage`). Ctrl-C stops after the current image's files are either complete
-    or absent; the summary of the images done is written and ``interrupted`` is set: the same
-    call with ``resume`` finishes the rest.
+    of every image's contrast (:class:`SEMImage`). Ctrl-C stops after the current image's files
+    are either complete or absent; the summary of the images done is written and
+    ``interrupted`` is set: the same call with ``resume`` finishes the rest.
     """
     from tqdm import tqdm
 
