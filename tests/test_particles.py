@@ -139,3 +139,26 @@ def test_small_particles_are_dropped_and_the_rest_renumbered():
     kept = drop_small_particles(labels, 6)
     assert sorted(np.unique(kept)) == [0, 1, 2]
     assert (kept[2:5, 2:5] == 1).all() and (kept[6:8, 6:9] == 2).all() and kept[0, 0] == 0
+
+
+def test_warned_and_unwarned_images_are_scored_apart():
+    """An image the analysis warned about (here: it found nothing) and one it did not: each
+    group's figures come from its own images, and the warning travels with the comparison."""
+    from paddleseg_hru2net.analysis.scale import ScaleChoice
+    from paddleseg_hru2net.analysis.validation import compare_with_manual, warning_table
+    from paddleseg_hru2net.analysis.workflow import SEMImage, Segmentation
+    from paddleseg_hru2net.inference import Feed
+    shape = (64, 64)
+    manual = (disc(shape, (20, 20), 8) | disc(shape, (44, 44), 8)).astype(np.uint8)
+    image = SEMImage("image.png", (manual * 200).astype(np.uint8), 0, None, "none (pixels)")
+
+    def segmentation(particle):
+        return Segmentation(np.stack([1.0 - particle, particle]).astype(np.float32),
+                            ScaleChoice(1.0, "native"), Feed(window=shape))
+    found = compare_with_manual(image, manual, segmentation(manual))
+    lost = compare_with_manual(image, manual, segmentation(np.zeros(shape)))
+    assert found.warnings == [] and lost.warnings == ["no particles found"]
+    lines = warning_table([found, lost])
+    assert lines[2] == "| warned about | 1 | 0.000 | 0.000 | 1 |"
+    assert lines[3] == "| not warned about | 1 | 1.000 | 1.000 | 0 |"
+    assert warning_table([found])[2] == "| warned about | 0 | - | - | - |"

@@ -157,6 +157,7 @@ class ImageComparison:
     pixels_either: int
     outcome_diameters: Dict[str, List[float]] = field(default_factory=dict)
     matched_diameter_ratios: List[float] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
 
     @property
     def count_manual(self) -> int:
@@ -217,7 +218,7 @@ def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
     return ImageComparison(os.path.basename(image.path), diameters(truth), diameters(model),
                            truth.unit, _matches(overlaps),
                            int((manual & predicted).sum()), int((manual | predicted).sum()),
-                           outcome_diameters, matched_ratios)
+                           outcome_diameters, matched_ratios, list(model.warnings))
 
 
 def comparison_table(rows: Sequence[ImageComparison]) -> List[str]:
@@ -257,6 +258,23 @@ def outcome_table(rows: Sequence[ImageComparison]) -> List[str]:
     ratios = [r for row in rows for r in row.matched_diameter_ratios]
     if ratios:
         lines.append(f"matched particles: model / manual equivalent diameter, median {np.median(ratios):.3f}")
+    return lines
+
+
+def warning_table(rows: Sequence[ImageComparison]) -> List[str]:
+    """Markdown lines: the images the analysis warned about (out of its depth, a near tie of the
+    contrast; see its summary) against the others - how many, and their pooled figures - so
+    that how far a warning is worth heeding is measured, not assumed."""
+    lines = ["| images | count | particle IoU | F1@0.5 | images with particle IoU < 0.5 |",
+             "|---|---|---|---|---|"]
+    for name, group in (("warned about", [r for r in rows if r.warnings]),
+                        ("not warned about", [r for r in rows if not r.warnings])):
+        if not group:
+            lines.append(f"| {name} | 0 | - | - | - |")
+            continue
+        total = summarise(group)
+        poor = sum(r.particle_iou < 0.5 for r in group)
+        lines.append(f"| {name} | {len(group)} | {total['particle_iou']:.3f} | {total['f1']:.3f} | {poor} |")
     return lines
 
 

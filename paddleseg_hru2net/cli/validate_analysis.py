@@ -118,7 +118,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not all(0.0 < t < 1.0 for t in thresholds):
         raise UserError(f"--tune-thresholds {' '.join(map(str, thresholds))}: use values between 0 and 1")
     from paddleseg_hru2net.analysis.validation import (comparison_table, compare_with_manual, outcome_table,
-                                                       score_splittings, summarise)
+                                                       score_splittings, summarise, warning_table)
     from paddleseg_hru2net.analysis.workflow import Splitting
     from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
     from paddleseg_hru2net.files import write_json
@@ -160,6 +160,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))
     print("\n".join(comparison_table(rows)))
     print("\n".join(outcome_table(rows)))
+    print("\n".join(warning_table(rows)))
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in total.items()}))
     if args.save_json:
         write_json(args.save_json, {"total": total, "split": args.split,
@@ -172,7 +173,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                             "median_model": r.median_diameter_model,
                                                             "particle_iou": r.particle_iou,
                                                             "f1": r.match.f1,
-                                                            "model": described}
+                                                            "model": described,
+                                                            "warnings": r.warnings}
                                                   for r, (_, described) in zip(rows, made_by)}})
     return 0
 
