@@ -10,7 +10,8 @@ from PIL import Image
 
 from conftest import run_tool
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_instances
-from paddleseg_hru2net.datasets.user_images import instances_of_mask, pair_images_with_masks
+from paddleseg_hru2net.datasets.user_images import (instances_of_mask, pair_images_with_masks,
+                                                    write_training_folder)
 from paddleseg_hru2net.errors import InputError
 
 
@@ -41,6 +42,24 @@ def test_masks_pair_by_name_and_become_instances(tmp_path):
     (images / "orphan.png").write_bytes((images / "sem1.png").read_bytes())
     with pytest.raises(InputError, match="orphan.png: no mask"):
         pair_images_with_masks(str(images), str(masks))
+
+
+def test_dark_particles_are_written_inverted_for_a_model_of_bright_ones(tmp_path):
+    """The analysis gives a bright-only model images of dark particles inverted; the training
+    tiles of such images are inverted too, and only where the marked particles are darker."""
+    images, masks = user_folder(tmp_path)
+    dark = 255 - np.asarray(Image.open(images / "sem2.png"))
+    Image.fromarray(dark).save(images / "sem2.png")  # dark particles on a bright background
+    pairs = pair_images_with_masks(str(images), str(masks))
+    counts = write_training_folder(pairs, str(tmp_path / "bright"), 3, tile=128, val_images=0,
+                                   bright_particles=True)
+    assert counts["inverted"] == 1 and counts["train"] == 3
+    tile = np.asarray(Image.open(tmp_path / "bright" / "images" / "sem2_r0000_c0000.png"))
+    label = np.asarray(Image.open(tmp_path / "bright" / "labels" / "sem2_r0000_c0000.png"))
+    particles, background = tile[:96][label[:96] == 1], tile[:96][label[:96] == 0]
+    assert particles.mean() > background.mean() + 40
+    as_recorded = write_training_folder(pairs, str(tmp_path / "both"), 3, tile=128, val_images=0)
+    assert as_recorded["inverted"] == 0
 
 
 def test_finetune_command_then_analyze_with_the_result(tmp_path):

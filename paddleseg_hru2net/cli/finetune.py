@@ -85,8 +85,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     data_dir = os.path.join(args.out, "data")
     num_classes = int(record.get("num_classes", 2))
     counts = write_training_folder(pairs, data_dir, num_classes, val_images=args.val_images,
-                                   contact_radius=int(record.get("contact_radius", 1)))
-    print(f"{len(pairs)} image(s): {counts['train']} training tiles, {counts['val']} validation tiles")
+                                   contact_radius=int(record.get("contact_radius", 1)),
+                                   bright_particles=record.get("polarity", "bright") == "bright")
+    inverted = (f"; {counts['inverted']} with dark particles inverted, as the analysis will give "
+                f"them to the model" if counts["inverted"] else "")
+    print(f"{len(pairs)} image(s): {counts['train']} training tiles, {counts['val']} validation tiles{inverted}")
     config = finetune_config(source.config, os.path.abspath(data_dir), source.weights, args.iters,
                              args.crop, args.learning_rate)
     config_path = os.path.join(args.out, "finetune.yml")

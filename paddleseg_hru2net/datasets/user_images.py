@@ -13,6 +13,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from paddleseg_hru2net.datasets.generalist import particles_are_darker
 from paddleseg_hru2net.datasets.instance_targets import instances_from_mask, target_of_instances
 from paddleseg_hru2net.datasets.layout import write_lists, write_sample
 from paddleseg_hru2net.datasets.tio2_release import tile_positions
@@ -67,12 +68,17 @@ def instances_of_mask(mask: np.ndarray, path: str) -> np.ndarray:
 
 
 def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classes: int,
-                          tile: int = 512, val_images: int = 1, contact_radius: int = 1) -> Dict[str, int]:
+                          tile: int = 512, val_images: int = 1, contact_radius: int = 1,
+                          bright_particles: bool = False) -> Dict[str, int]:
     """Tiles of every pair (data bar cut, labels as ``num_classes`` classes, contacts of
     ``contact_radius``: :func:`~paddleseg_hru2net.datasets.instance_targets.target_of_instances`)
     in PaddleSeg's layout; the last ``val_images`` images (if more than that many are given) go
-    to val."""
+    to val. ``bright_particles`` (for a model that knows bright particles only, which the
+    analysis feeds dark-particle images inverted): images whose marked particles are darker than
+    the rest are written inverted, so the model learns them as it will see them. Returns the
+    tiles per split and the ``inverted`` images."""
     lists: Dict[str, list] = {"train": [], "val": [], "test": []}
+    inverted = 0
     holdout = val_images if len(pairs) > val_images else 0
     for index, (image_path, mask_path) in enumerate(pairs):
         grey, _ = read_microscope_image(image_path)
@@ -87,6 +93,9 @@ def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classe
         instances = instances_of_mask(mask[:rows], mask_path)
         label = target_of_instances(instances, num_classes, contact_radius)
         grey = grey[:rows]
+        if bright_particles and particles_are_darker(grey, instances):
+            grey = 255 - grey
+            inverted += 1
         split = "val" if index >= len(pairs) - holdout else "train"
         stem = os.path.splitext(os.path.basename(image_path))[0]
         padded_image = np.pad(grey, ((0, max(tile - grey.shape[0], 0)), (0, max(tile - grey.shape[1], 0))))
@@ -99,4 +108,4 @@ def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classe
                     padded_image[top:top + tile, left:left + tile],
                     padded_label[top:top + tile, left:left + tile]))
     write_lists(out_dir, lists)
-    return {split: len(items) for split, items in lists.items()}
+    return {**{split: len(items) for split, items in lists.items()}, "inverted": inverted}
