@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import run_tool
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_instances
-from paddleseg_hru2net.datasets.user_images import (instances_of_mask, pair_images_with_masks,
+from paddleseg_hru2net.datasets.user_images import (at_model_scale, instances_of_mask, pair_images_with_masks,
                                                     write_training_folder)
 from paddleseg_hru2net.errors import InputError
 
@@ -60,6 +60,27 @@ def test_dark_particles_are_written_inverted_for_a_model_of_bright_ones(tmp_path
     assert particles.mean() > background.mean() + 40
     as_recorded = write_training_folder(pairs, str(tmp_path / "both"), 3, tile=128, val_images=0)
     assert as_recorded["inverted"] == 0
+
+
+def test_training_images_are_brought_to_the_models_scale_as_the_analysis_will(tmp_path):
+    """By pixel size where the model records one and the file has one (an ImageJ TIFF at half
+    the model's 7.34 nm is halved), else by the annotated particles' median diameter (12 px
+    discs for a model of 24 px are doubled); a model that records neither takes them as they are."""
+    grey = np.full((96, 128), 40, np.uint8)
+    instances = np.zeros((96, 128), np.int32)
+    yy, xx = np.mgrid[:96, :128]
+    for number, (cy, cx) in enumerate([(24, 24), (24, 72), (72, 40), (72, 100)], start=1):
+        disc = (yy - cy) ** 2 + (xx - cx) ** 2 <= 36
+        grey[disc], instances[disc] = 200, number
+    tifffile.imwrite(tmp_path / "calibrated.tif", grey, imagej=True, resolution=(1 / 3.67, 1 / 3.67),
+                     metadata={"unit": "nm"})
+    Image.fromarray(grey).save(tmp_path / "plain.png")
+    halved, halved_instances, factor = at_model_scale(str(tmp_path / "calibrated.tif"), grey, instances, 7.34, 24.0)
+    assert factor == pytest.approx(0.5, rel=0.01) and halved.shape == (48, 64) == halved_instances.shape
+    doubled, doubled_instances, factor = at_model_scale(str(tmp_path / "plain.png"), grey, instances, 7.34, 24.0)
+    assert 1.8 < factor < 2.2 and doubled.shape[1] > 240 and doubled_instances.max() == 4
+    same = at_model_scale(str(tmp_path / "calibrated.tif"), grey, instances, None, None)
+    assert same[0] is grey and same[2] == 1.0
 
 
 def test_finetune_command_then_analyze_with_the_result(tmp_path):

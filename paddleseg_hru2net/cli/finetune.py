@@ -7,7 +7,11 @@ Masks: 0/255 (or 0/1) particle masks, touching particles separated by background
 instance maps (one value per particle); named like their image (``a.tif`` - ``a.png``,
 ``a_m.tif``, ``a_mask.png``). The folder ``--out`` receives the training tiles (``data/``), the
 run (``run/``) and the fine-tuned model (``model.pdparams``, ``config.yml``, ``train_meta.json``)
-ready for ``hru2net analyze``. On a 2-core CPU, 100 iterations take a few minutes. It starts
+ready for ``hru2net analyze``. Each image is given to the training as the analysis will give it
+to the model: resampled to the model's scale (by pixel size where the model records one and the
+file has one, else by the median diameter of its marked particles) and, for a model that knows
+bright particles only, inverted where its particles are dark. On a 2-core CPU, 100 iterations
+take a few minutes. It starts
 from a shipped model (``--model``, default the default one) or from any trained one
 (``--config`` and ``--model_path``, e.g. an earlier fine-tuned model).
 """
@@ -86,10 +90,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     num_classes = int(record.get("num_classes", 2))
     counts = write_training_folder(pairs, data_dir, num_classes, val_images=args.val_images,
                                    contact_radius=int(record.get("contact_radius", 1)),
-                                   bright_particles=record.get("polarity", "bright") == "bright")
-    inverted = (f"; {counts['inverted']} with dark particles inverted, as the analysis will give "
-                f"them to the model" if counts["inverted"] else "")
-    print(f"{len(pairs)} image(s): {counts['train']} training tiles, {counts['val']} validation tiles{inverted}")
+                                   bright_particles=record.get("polarity", "bright") == "bright",
+                                   model_pixel_size_nm=record.get("pixel_size_nm"),
+                                   model_particle_diameter_px=record.get("particle_diameter_px"))
+    done = [f"{counts['resampled']} resampled to the model's scale" if counts["resampled"] else "",
+            f"{counts['inverted']} with dark particles inverted" if counts["inverted"] else ""]
+    as_analysed = f" ({', '.join(d for d in done if d)}: as the analysis will give them to the model)" \
+        if any(done) else ""
+    print(f"{len(pairs)} image(s){as_analysed}: {counts['train']} training tiles, {counts['val']} validation tiles")
     config = finetune_config(source.config, os.path.abspath(data_dir), source.weights, args.iters,
                              args.crop, args.learning_rate)
     config_path = os.path.join(args.out, "finetune.yml")

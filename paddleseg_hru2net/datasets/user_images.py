@@ -9,20 +9,23 @@ model's classes: 0/1 for two-class models, with contacts (class 2) for instance-
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from paddleseg_hru2net.datasets.generalist import particles_are_darker
+from paddleseg_hru2net.datasets.generalist import particles_are_darker, to_particle_diameter
 from paddleseg_hru2net.datasets.instance_targets import instances_from_mask, target_of_instances
 from paddleseg_hru2net.datasets.layout import write_lists, write_sample
 from paddleseg_hru2net.datasets.tio2_release import tile_positions
 from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.files import ImageReadError, read_label
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
+from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.microscopy.reading import read_microscope_image
+from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
 
-__all__ = ["pair_images_with_masks", "instances_of_mask", "write_training_folder", "MASK_SUFFIXES"]
+__all__ = ["pair_images_with_masks", "instances_of_mask", "at_model_scale", "write_training_folder",
+           "MASK_SUFFIXES"]
 
 MASK_SUFFIXES = ("", "_m", "_mask", "_label", "_labels")
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
@@ -67,18 +70,37 @@ def instances_of_mask(mask: np.ndarray, path: str) -> np.ndarray:
     return mask.astype(np.int32)
 
 
+def at_model_scale(image_path: str, grey: np.ndarray, instances: np.ndarray,
+                   model_pixel_size_nm: Optional[float], model_particle_diameter_px: Optional[float]
+                   ) -> Tuple[np.ndarray, np.ndarray, float]:
+    """``(grey, instances, factor)`` resampled as the analysis will resample the image for the
+    model: by pixel size where the model records one and the image's metadata gives one, else so
+    that the annotated particles' median diameter is the model's; unchanged where the model
+    records neither."""
+    pixel_size_nm, _ = read_pixel_size_nm(image_path)
+    if model_pixel_size_nm and pixel_size_nm:
+        factor = pixel_size_nm / model_pixel_size_nm
+        return resample(grey, factor), resample_labels(instances, factor).astype(np.int32), factor
+    if model_particle_diameter_px:
+        return to_particle_diameter(grey, instances, model_particle_diameter_px)
+    return grey, instances, 1.0
+
+
 def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classes: int,
                           tile: int = 512, val_images: int = 1, contact_radius: int = 1,
-                          bright_particles: bool = False) -> Dict[str, int]:
+                          bright_particles: bool = False, model_pixel_size_nm: Optional[float] = None,
+                          model_particle_diameter_px: Optional[float] = None) -> Dict[str, int]:
     """Tiles of every pair (data bar cut, labels as ``num_classes`` classes, contacts of
     ``contact_radius``: :func:`~paddleseg_hru2net.datasets.instance_targets.target_of_instances`)
     in PaddleSeg's layout; the last ``val_images`` images (if more than that many are given) go
     to val. ``bright_particles`` (for a model that knows bright particles only, which the
     analysis feeds dark-particle images inverted): images whose marked particles are darker than
-    the rest are written inverted, so the model learns them as it will see them. Returns the
-    tiles per split and the ``inverted`` images."""
+    the rest are written inverted, so the model learns them as it will see them. With the
+    model's scale (``model_pixel_size_nm``, ``model_particle_diameter_px``) each image is first
+    resampled to it (:func:`at_model_scale`), for the same reason. Returns the tiles per split,
+    the ``inverted`` images and the ``resampled`` ones."""
     lists: Dict[str, list] = {"train": [], "val": [], "test": []}
-    inverted = 0
+    inverted = resampled = 0
     holdout = val_images if len(pairs) > val_images else 0
     for index, (image_path, mask_path) in enumerate(pairs):
         grey, _ = read_microscope_image(image_path)
@@ -90,9 +112,10 @@ def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classe
             raise InputError(f"{mask_path}: mask is {mask.shape[1]} x {mask.shape[0]} but its image "
                              f"{image_path} is {grey.shape[1]} x {grey.shape[0]}")
         rows = sample_rows(grey)
-        instances = instances_of_mask(mask[:rows], mask_path)
+        grey, instances, factor = at_model_scale(image_path, grey[:rows], instances_of_mask(mask[:rows], mask_path),
+                                                 model_pixel_size_nm, model_particle_diameter_px)
+        resampled += factor != 1.0
         label = target_of_instances(instances, num_classes, contact_radius)
-        grey = grey[:rows]
         if bright_particles and particles_are_darker(grey, instances):
             grey = 255 - grey
             inverted += 1
@@ -108,4 +131,5 @@ def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classe
                     padded_image[top:top + tile, left:left + tile],
                     padded_label[top:top + tile, left:left + tile]))
     write_lists(out_dir, lists)
-    return {**{split: len(items) for split, items in lists.items()}, "inverted": inverted}
+    return {**{split: len(items) for split, items in lists.items()}, "inverted": inverted,
+            "resampled": int(resampled)}
