@@ -79,6 +79,7 @@ def test_training_images_are_brought_to_the_models_scale_as_the_analysis_will(tm
     assert factor == pytest.approx(0.5, rel=0.01) and halved.shape == (48, 64) == halved_instances.shape
     doubled, doubled_instances, factor = at_model_scale(str(tmp_path / "plain.png"), grey, instances, 7.34, 24.0)
     assert 1.8 < factor < 2.2 and doubled.shape[1] > 240 and doubled_instances.max() == 4
+    assert at_model_scale(str(tmp_path / "calibrated.tif"), grey, instances, 100.0, 24.0)[2] == 0.2  # kept in range
     same = at_model_scale(str(tmp_path / "calibrated.tif"), grey, instances, None, None)
     assert same[0] is grey and same[2] == 1.0
 

@@ -13,7 +13,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from paddleseg_hru2net.datasets.generalist import particles_are_darker, to_particle_diameter
+from paddleseg_hru2net.datasets.generalist import (MAX_FACTOR, MIN_FACTOR, particles_are_darker,
+                                                   to_particle_diameter)
 from paddleseg_hru2net.datasets.instance_targets import instances_from_mask, target_of_instances
 from paddleseg_hru2net.datasets.layout import write_lists, write_sample
 from paddleseg_hru2net.datasets.tio2_release import tile_positions
@@ -76,10 +77,10 @@ def at_model_scale(image_path: str, grey: np.ndarray, instances: np.ndarray,
     """``(grey, instances, factor)`` resampled as the analysis will resample the image for the
     model: by pixel size where the model records one and the image's metadata gives one, else so
     that the annotated particles' median diameter is the model's; unchanged where the model
-    records neither."""
+    records neither. Factors are kept within the generalist data's ``MIN_FACTOR``-``MAX_FACTOR``."""
     pixel_size_nm, _ = read_pixel_size_nm(image_path)
     if model_pixel_size_nm and pixel_size_nm:
-        factor = pixel_size_nm / model_pixel_size_nm
+        factor = float(min(max(pixel_size_nm / model_pixel_size_nm, MIN_FACTOR), MAX_FACTOR))
         return resample(grey, factor), resample_labels(instances, factor).astype(np.int32), factor
     if model_particle_diameter_px:
         return to_particle_diameter(grey, instances, model_particle_diameter_px)
