@@ -456,14 +456,12 @@ def write_label_tiff(path: str, labels: np.ndarray, pixel_size_nm: Optional[floa
     open it as a label image. With ``pixel_size_nm`` a 16-bit one carries ImageJ's spatial
     calibration (pixels per nm, unit ``nm``), so Fiji measures its particles in nanometres."""
     import tifffile
-    if labels.max() > np.iinfo(np.uint16).max:  # ImageJ has no 32-bit integer images
-        with atomic_path(path) as temporary:
-            tifffile.imwrite(str(temporary), labels.astype(np.uint32), photometric="minisblack")
-        return
-    calibration = ({"imagej": True, "resolution": (1.0 / pixel_size_nm, 1.0 / pixel_size_nm),
-                    "metadata": {"unit": "nm"}} if pixel_size_nm else {"photometric": "minisblack"})
+    wide = labels.max() > np.iinfo(np.uint16).max
+    calibrated = pixel_size_nm and not wide  # ImageJ has no 32-bit integer images
+    options = ({"imagej": True, "resolution": (1.0 / pixel_size_nm, 1.0 / pixel_size_nm),
+                "metadata": {"unit": "nm"}} if calibrated else {"photometric": "minisblack"})
     with atomic_path(path) as temporary:
-        tifffile.imwrite(str(temporary), labels.astype(np.uint16), **calibration)
+        tifffile.imwrite(str(temporary), labels.astype(np.uint32 if wide else np.uint16), **options)
 
 
 def write_image_results(result: ImageResult, out_dir: str, stem: Optional[str] = None) -> Dict[str, str]:

@@ -93,10 +93,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                    bright_particles=record.get("polarity", "bright") == "bright",
                                    model_pixel_size_nm=record.get("pixel_size_nm"),
                                    model_particle_diameter_px=record.get("particle_diameter_px"))
-    done = [f"{counts['resampled']} resampled to the model's scale" if counts["resampled"] else "",
-            f"{counts['inverted']} with dark particles inverted" if counts["inverted"] else ""]
-    as_analysed = f" ({', '.join(d for d in done if d)}: as the analysis will give them to the model)" \
-        if any(done) else ""
+    done = [f"{counts[key]} {what}" for key, what in (("resampled", "resampled to the model's scale"),
+                                                      ("inverted", "with dark particles inverted")) if counts[key]]
+    as_analysed = f" ({', '.join(done)}: as the analysis will give them to the model)" if done else ""
     print(f"{len(pairs)} image(s){as_analysed}: {counts['train']} training tiles, {counts['val']} validation tiles")
     config = finetune_config(source.config, os.path.abspath(data_dir), source.weights, args.iters,
                              args.crop, args.learning_rate)

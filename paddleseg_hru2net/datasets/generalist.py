@@ -36,7 +36,7 @@ from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.files import ImageReadError, read_grey, write_json
 
 __all__ = ["GeneralistDataError", "emps_ids", "read_emps_sample", "particles_are_darker",
-           "to_particle_diameter", "prepare_generalist"]
+           "resampled_sample", "to_particle_diameter", "prepare_generalist"]
 
 #: The most an EMPS image is shrunk or enlarged by ``particle_diameter``.
 MIN_FACTOR, MAX_FACTOR = 0.2, 4.0
@@ -86,18 +86,25 @@ def particles_are_darker(grey: np.ndarray, instances: np.ndarray) -> bool:
     return float(grey[inside].mean()) < float(grey[~inside].mean())
 
 
+def resampled_sample(grey: np.ndarray, instances: np.ndarray, factor: float
+                     ) -> Tuple[np.ndarray, np.ndarray, float]:
+    """``(grey, instances, factor)`` resampled by ``factor`` clamped to
+    ``MIN_FACTOR``-``MAX_FACTOR`` (area averaging when shrinking, bilinear when enlarging;
+    nearest neighbour for the instance ids)."""
+    from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
+    factor = float(min(max(factor, MIN_FACTOR), MAX_FACTOR))
+    return resample(grey, factor), resample_labels(instances, factor).astype(np.int32), factor
+
+
 def to_particle_diameter(grey: np.ndarray, instances: np.ndarray, diameter: float
                          ) -> Tuple[np.ndarray, np.ndarray, float]:
-    """``(grey, instances, factor)`` resampled by the factor (clamped to 0.2-4) that brings the
-    median equivalent diameter of the instances to ``diameter`` px (area averaging when
-    shrinking, bilinear when enlarging; nearest neighbour for the instance ids)."""
+    """``(grey, instances, factor)`` resampled (:func:`resampled_sample`) so that the median
+    equivalent diameter of the instances is ``diameter`` px."""
     from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
-    from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
     median = median_equivalent_diameter(instances, leave_out_border_cut=False)
     if median is None:
         return grey, instances, 1.0
-    factor = float(min(max(diameter / median, MIN_FACTOR), MAX_FACTOR))
-    return resample(grey, factor), resample_labels(instances, factor).astype(np.int32), factor
+    return resampled_sample(grey, instances, diameter / median)
 
 
 def _tio2_contact_radius(tio2_dir: str) -> int:

@@ -13,8 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from paddleseg_hru2net.datasets.generalist import (MAX_FACTOR, MIN_FACTOR, particles_are_darker,
-                                                   to_particle_diameter)
+from paddleseg_hru2net.datasets.generalist import particles_are_darker, resampled_sample, to_particle_diameter
 from paddleseg_hru2net.datasets.instance_targets import instances_from_mask, target_of_instances
 from paddleseg_hru2net.datasets.layout import write_lists, write_sample
 from paddleseg_hru2net.datasets.tio2_release import tile_positions
@@ -23,7 +22,6 @@ from paddleseg_hru2net.files import ImageReadError, read_label
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.microscopy.reading import read_microscope_image
-from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
 
 __all__ = ["pair_images_with_masks", "instances_of_mask", "at_model_scale", "write_training_folder",
            "MASK_SUFFIXES"]
@@ -77,11 +75,11 @@ def at_model_scale(image_path: str, grey: np.ndarray, instances: np.ndarray,
     """``(grey, instances, factor)`` resampled as the analysis will resample the image for the
     model: by pixel size where the model records one and the image's metadata gives one, else so
     that the annotated particles' median diameter is the model's; unchanged where the model
-    records neither. Factors are kept within the generalist data's ``MIN_FACTOR``-``MAX_FACTOR``."""
-    pixel_size_nm, _ = read_pixel_size_nm(image_path)
-    if model_pixel_size_nm and pixel_size_nm:
-        factor = float(min(max(pixel_size_nm / model_pixel_size_nm, MIN_FACTOR), MAX_FACTOR))
-        return resample(grey, factor), resample_labels(instances, factor).astype(np.int32), factor
+    records neither. Factors are kept within the generalist data's range
+    (:func:`~paddleseg_hru2net.datasets.generalist.resampled_sample`)."""
+    pixel_size_nm = read_pixel_size_nm(image_path)[0] if model_pixel_size_nm else None
+    if pixel_size_nm:
+        return resampled_sample(grey, instances, pixel_size_nm / model_pixel_size_nm)
     if model_particle_diameter_px:
         return to_particle_diameter(grey, instances, model_particle_diameter_px)
     return grey, instances, 1.0
