@@ -21,7 +21,7 @@ from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
-from paddleseg_hru2net.microscopy.reading import MIN_SIDE, read_microscope_image
+from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES, MIN_SIDE, read_microscope_image
 from paddleseg_hru2net.analysis.run_folder import (done_record, output_stems, prepare_output_folder,
                                                    check_same_settings)
 from paddleseg_hru2net.inference.segmenter import (centre_probability_of, interior_probability_of,
@@ -30,9 +30,7 @@ from paddleseg_hru2net.inference.segmenter import (centre_probability_of, interi
 __all__ = ["SEMImage", "ImageResult", "Splitting", "Segmentation", "load_sem_image", "overlay",
            "analyze_image", "segment_image", "analyze_segmentation", "write_image_results",
            "write_label_tiff", "summary_row", "image_record", "list_sem_images", "analyze_folder",
-           "stored_splittings", "ModelSplittings", "ParticleMaps", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder", "IMAGE_SUFFIXES"]
-
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+           "stored_splittings", "ModelSplittings", "ParticleMaps", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder"]
 
 
 @dataclass

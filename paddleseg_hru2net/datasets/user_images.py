@@ -21,13 +21,12 @@ from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.files import ImageReadError, read_label
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
-from paddleseg_hru2net.microscopy.reading import read_microscope_image
+from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES, read_microscope_image
 
 __all__ = ["pair_images_with_masks", "instances_of_mask", "at_model_scale", "write_training_folder",
            "MASK_SUFFIXES"]
 
 MASK_SUFFIXES = ("", "_m", "_mask", "_label", "_labels")
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 IGNORE = 255
 
 

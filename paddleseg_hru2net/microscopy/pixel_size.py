@@ -10,7 +10,8 @@ Readers, tried in order (the first that finds a size wins):
 * ImageJ TIFF: ``XResolution`` (pixels per unit) with the ``unit`` of the ImageJ description;
 * JEOL sidecar ``<name>.txt``: ``$$SM_MICRON_BAR`` (scale bar, px) and ``$$SM_MICRON_MARKER``
   (its length, e.g. ``500nm``);
-* Hitachi sidecar ``<name>.txt``: ``PixelSize=`` (nm).
+* Hitachi sidecar ``<name>.txt``: ``PixelSize=`` (nm);
+* Gatan DigitalMicrograph ``.dm3`` / ``.dm4``: the image's x calibration (``Scale`` in ``Units``).
 """
 from __future__ import annotations
 
@@ -149,12 +150,17 @@ def _hitachi(path: str) -> Optional[float]:
     return _plausible(float(value)) if value else None
 
 
+def _gatan(path: str) -> Optional[float]:
+    from paddleseg_hru2net.microscopy.digital_micrograph import DM_SUFFIXES, read_dm_pixel_size_nm
+    return _plausible(read_dm_pixel_size_nm(path)) if path.lower().endswith(DM_SUFFIXES) else None
+
+
 #: ``(source name, reader)``; a reader returns nm per pixel or None.
 PIXEL_SIZE_READERS: List[Tuple[str, Callable[[str], Optional[float]]]] = [
     ("Zeiss TIFF tag 34118", _zeiss), ("FEI/Thermo Fisher TIFF metadata", _fei),
     ("TESCAN TIFF metadata", _tescan), ("OME-TIFF PhysicalSizeX", _ome),
     ("ImageJ TIFF resolution", _imagej), ("JEOL sidecar .txt", _jeol),
-    ("Hitachi sidecar .txt", _hitachi),
+    ("Hitachi sidecar .txt", _hitachi), ("Gatan DigitalMicrograph calibration", _gatan),
 ]
 
 
