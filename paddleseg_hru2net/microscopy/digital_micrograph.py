@@ -36,6 +36,8 @@ _STRUCT, _STRING, _ARRAY = 15, 18, 20
 _GROUP_TAG, _DATA_TAG = 20, 21
 _RGB_DATA_TYPE = 23
 _COMPLEX_DATA_TYPES = (3, 5, 13)
+#: Type descriptions longer than this are damage (a struct of 500 fields takes 1,003).
+_LONGEST_DESCRIPTION = 4096
 #: Arrays up to this many bytes are read with the tags; larger ones (images) only when asked.
 _EAGER_ARRAY_BYTES = 4096
 
@@ -116,7 +118,10 @@ class _TagReader:
             raise DMFormatError(f"unknown tag code {code}")
         if self._read_exact(4) != b"%%%%":
             raise DMFormatError(f"tag {name!r} lacks its %%%% marker")
-        description = [self._length() for _ in range(self._length())]
+        description_length = self._length()
+        if description_length > _LONGEST_DESCRIPTION:
+            raise DMFormatError(f"tag {name!r} has a type description of {description_length} fields")
+        description = [self._length() for _ in range(description_length)]
         value, _ = self._value(description, 0)
         return name, value
 
