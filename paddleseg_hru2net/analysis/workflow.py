@@ -12,12 +12,14 @@ import io
 import os
 import sys
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
                                                   particle_columns, split_particles)
+from paddleseg_hru2net.microscopy.annotations import Annotation, annotation_mask, find_annotations
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
@@ -47,6 +49,11 @@ class SEMImage:
     pixel_size_source: str  # "metadata (<source>)", "option" or "none (pixels)"
     notes: List[str] = field(default_factory=list)
     particles_look: Optional[str] = None
+
+    @cached_property
+    def annotations(self) -> List[Annotation]:
+        """Label boxes and scale bars drawn over the image (:mod:`~paddleseg_hru2net.microscopy.annotations`)."""
+        return find_annotations(self.grey)
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,7 @@ class ImageResult:
     contrast: str = "as recorded"
     warnings: List[str] = field(default_factory=list)
     model: str = ""
+    left_out_as_annotations: int = 0
 
     @property
     def unit(self) -> str:
@@ -235,10 +243,31 @@ def analyze_image(image: SEMImage, probabilities: np.ndarray,
                      splitting.labels(probabilities))
 
 
+def _without_annotations(image: SEMImage, mask: np.ndarray,
+                         labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
+    """``(mask, labels, particles left out)``: the particles lying at least half inside an
+    annotation drawn over the image (a label box, a scale bar) are no particles; the others keep
+    every pixel, also where a bar crosses them. Labels stay numbered 1..N."""
+    if not image.annotations:
+        return mask, labels, 0
+    drawn = annotation_mask(image.grey, image.annotations)
+    inside = np.bincount(labels[drawn], minlength=labels.max() + 1)
+    dropped = np.flatnonzero(inside * 2 >= np.bincount(labels.ravel(), minlength=labels.max() + 1))
+    dropped = dropped[dropped > 0]
+    removed = np.isin(labels, dropped) | (drawn & (labels == 0))
+    if dropped.size:
+        from skimage.segmentation import relabel_sequential
+        labels = relabel_sequential(np.where(removed, 0, labels))[0]
+    return mask & ~removed, labels, int(dropped.size)
+
+
 def _measured(image: SEMImage, mask: np.ndarray, labels: np.ndarray) -> ImageResult:
-    """The result of an image with its particle mask and labels: the particles measured."""
+    """The result of an image with its particle mask and labels: the particles measured, those
+    inside annotations drawn over the image left out (:func:`_without_annotations`)."""
+    mask, labels, left_out = _without_annotations(image, mask.astype(bool), labels)
     return ImageResult(image.path, mask.astype(np.uint8), labels,
-                       measure_particles(labels, image.pixel_size_nm), image)
+                       measure_particles(labels, image.pixel_size_nm), image,
+                       left_out_as_annotations=left_out)
 
 
 @dataclass
@@ -502,10 +531,19 @@ def summary_row(result: ImageResult) -> dict:
         "scale": result.scale,
         "contrast": result.contrast,
         "model": result.model,
-        "notes": "; ".join(result.image.notes),
+        "notes": "; ".join(result.image.notes + _annotation_notes(result)),
         "warnings": "; ".join(result.warnings),
     })
     return row
+
+
+def _annotation_notes(result: ImageResult) -> List[str]:
+    if not result.image.annotations:
+        return []
+    kinds = [a.kind for a in result.image.annotations]
+    drawn = ", ".join(f"{kinds.count(k)} {name}" for k, name in (("box", "label box(es)"), ("bar", "scale bar(s)"))
+                      if k in kinds)
+    return [f"drawn over the image: {drawn}; {result.left_out_as_annotations} particle(s) inside them left out"]
 
 
 def plot_size_histogram(records: Sequence[dict], path: str) -> None:

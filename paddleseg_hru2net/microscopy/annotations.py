@@ -1,0 +1,108 @@
+"""Annotations burnt into a micrograph: label boxes and scale bars drawn over the image.
+
+Figures of papers and images exported with their scale bar carry marks that are not sample: a
+white box holding a panel label ("(a)") or a scale bar and its length ("2 µm"), a black or
+white scale bar drawn straight onto the image. A model of bright particles takes a white box
+for a particle; one of dark particles (or a bright-only model given the image inverted) a
+black bar. What sets them apart from any particle is that they are drawn: regions of one grey
+value (within a few levels, to survive JPEG) whose outline is an axis-parallel rectangle.
+
+* a **box**: such a region, holes filled, at least 8 px a side, with holes (its text) covering
+  2-80 % of it;
+* a **bar**: such a region without holes, at least 20 px long and 5 times as long as thick,
+  nearly black or nearly white.
+
+Neither may cover more than a tenth of the image (a flat background with particles as holes
+is not a box). On the 366 EMPS training images (figures of papers) 166 are found (47 boxes,
+119 bars) in 120 images; 164 lie on background in the manual annotation, the other two are
+scale bars drawn over a particle. None is found on the 32 TiO2 SEM images (data bar cut).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+from scipy import ndimage as ndi
+
+__all__ = ["Annotation", "find_annotations", "annotation_mask"]
+
+#: Grey levels a drawn region may vary by within a 3 x 3 neighbourhood.
+FLAT_RANGE = 3
+RECTANGULAR = 0.97
+MAX_IMAGE_SHARE = 0.1
+_MIN_LONG_SIDE = 12
+_BOX_MIN_SIDE = 8
+_BOX_TEXT_SHARE = (0.02, 0.8)
+_BAR_MIN_LENGTH = 20
+_BAR_ELONGATION = 5
+_BAR_THICKNESS = (2, 20)
+_BAR_EXTREMES = (8, 247)
+#: Pixels added around each annotation: the drawn edge and its anti-aliasing are not flat.
+MARGIN = 2
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A burnt-in annotation: ``kind`` ``box`` or ``bar``, its bounding box in pixels."""
+    kind: str
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+def _flat_regions(grey: np.ndarray) -> np.ndarray:
+    spread = ndi.maximum_filter(grey, 3).astype(np.int16) - ndi.minimum_filter(grey, 3)
+    return spread <= FLAT_RANGE
+
+
+def _kind(region: np.ndarray, grey_values: np.ndarray) -> str:
+    """``box``, ``bar`` or ``""`` for one flat region cut to its bounding box."""
+    height, width = region.shape
+    if max(height, width) < _MIN_LONG_SIDE:
+        return ""
+    filled = ndi.binary_fill_holes(region)
+    if filled.sum() < RECTANGULAR * height * width:
+        return ""
+    text_share = 1.0 - region.sum() / filled.sum()
+    if min(height, width) >= _BOX_MIN_SIDE and _BOX_TEXT_SHARE[0] <= text_share <= _BOX_TEXT_SHARE[1]:
+        return "box"
+    long_side, thickness = max(height, width), min(height, width)
+    mean = float(grey_values.mean())
+    if (text_share < _BOX_TEXT_SHARE[0] and long_side >= _BAR_MIN_LENGTH
+            and long_side >= _BAR_ELONGATION * thickness
+            and _BAR_THICKNESS[0] <= thickness <= _BAR_THICKNESS[1]
+            and (mean <= _BAR_EXTREMES[0] or mean >= _BAR_EXTREMES[1])):
+        return "bar"
+    return ""
+
+
+def find_annotations(grey: np.ndarray) -> List[Annotation]:
+    """The label boxes and scale bars drawn over ``grey`` (module docstring), top to bottom."""
+    labels, count = ndi.label(_flat_regions(grey))
+    if count == 0:
+        return []
+    sizes = np.bincount(labels.ravel())
+    largest = MAX_IMAGE_SHARE * grey.size
+    found = []
+    for index, window in enumerate(ndi.find_objects(labels), start=1):
+        if window is None or sizes[index] < _MIN_LONG_SIDE * 2:
+            continue
+        height, width = window[0].stop - window[0].start, window[1].stop - window[1].start
+        if height * width > largest:
+            continue
+        region = labels[window] == index
+        kind = _kind(region, grey[window][region])
+        if kind:
+            found.append(Annotation(kind, window[0].start, window[1].start, height, width))
+    return found
+
+
+def annotation_mask(grey: np.ndarray, annotations: List[Annotation]) -> np.ndarray:
+    """True over the annotations' bounding boxes, widened by :data:`MARGIN` pixels."""
+    mask = np.zeros(grey.shape, dtype=bool)
+    for a in annotations:
+        mask[max(0, a.top - MARGIN):a.top + a.height + MARGIN,
+             max(0, a.left - MARGIN):a.left + a.width + MARGIN] = True
+    return mask

@@ -1,0 +1,47 @@
+"""Label boxes and scale bars drawn over a micrograph are found, and are no particles."""
+from __future__ import annotations
+
+import numpy as np
+
+from paddleseg_hru2net.analysis.workflow import SEMImage, analyze_image, summary_row
+from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
+from paddleseg_hru2net.microscopy.annotations import find_annotations
+
+
+def _micrograph(seed: int = 4) -> np.ndarray:
+    grey, _ = generate_sem_image(seed, SyntheticSEMConfig(height=256, width=320, data_bar_rows=0))
+    return grey
+
+
+def _draw_annotations(grey: np.ndarray) -> np.ndarray:
+    """A white label box with dark 'text' (and JPEG-like +-1 noise) at the top left, a black
+    scale bar at the bottom right."""
+    drawn = grey.copy()
+    noise = np.random.default_rng(0).integers(-1, 2, size=(34, 60))
+    drawn[6:40, 8:68] = 254 + np.clip(noise, -1, 0)
+    for left in (16, 30, 44):  # three glyphs
+        drawn[14:32, left:left + 8] = 20
+    drawn[230:236, 200:300] = 0
+    return drawn
+
+
+def test_drawn_boxes_and_bars_are_found_and_the_particles_are_not():
+    grey = _micrograph()
+    assert find_annotations(grey) == []  # particles, however bright or flat-topped, are no annotation
+    found = find_annotations(_draw_annotations(grey))
+    assert [(a.kind, a.top, a.left, a.height, a.width) for a in found] == [
+        ("box", 7, 9, 32, 58), ("bar", 231, 201, 4, 98)]  # the flat cores, one pixel in from the edges
+
+
+def test_a_box_drawn_over_the_image_is_not_counted_as_a_particle():
+    grey = _draw_annotations(_micrograph())
+    image = SEMImage("figure.png", grey, 0, None, "none (pixels)")
+    result = analyze_image(image, grey.astype(np.float32) / 255.0)  # bright = particle
+    assert result.left_out_as_annotations >= 1
+    inside_box = [p for p in result.particles if 6 <= p.centroid_row < 40 and 8 <= p.centroid_col < 68]
+    assert inside_box == []
+    assert result.mask[6:40, 8:68].sum() == 0 and result.labels.max() == len(result.particles)
+    assert "1 label box(es), 1 scale bar(s)" in summary_row(result)["notes"]
+    clean = _micrograph()
+    plain = analyze_image(SEMImage("plain.png", clean, 0, None, "none (pixels)"), clean.astype(np.float32) / 255.0)
+    assert plain.left_out_as_annotations == 0 and "drawn over" not in summary_row(plain)["notes"]
