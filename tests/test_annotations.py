@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from paddleseg_hru2net.analysis.workflow import SEMImage, analyze_image, summary_row
+from paddleseg_hru2net.analysis.workflow import SEMImage, analyze_image, overlay, summary_row
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
 from paddleseg_hru2net.microscopy.annotations import find_annotations
 
@@ -42,6 +42,8 @@ def test_a_box_drawn_over_the_image_is_not_counted_as_a_particle():
     assert inside_box == []
     assert result.mask[6:40, 8:68].sum() == 0 and result.labels.max() == len(result.particles)
     assert "1 label box(es), 1 scale bar(s)" in summary_row(result)["notes"]
+    framed = overlay(grey, result.labels, image.annotations)
+    assert (framed[5, 10:60] == (0, 255, 255)).all()  # the box's frame, its margin included
     clean = _micrograph()
     plain = analyze_image(SEMImage("plain.png", clean, 0, None, "none (pixels)"), clean.astype(np.float32) / 255.0)
     assert plain.left_out_as_annotations == 0 and "drawn over" not in summary_row(plain)["notes"]

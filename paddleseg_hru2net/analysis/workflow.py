@@ -223,8 +223,9 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
     return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source, notes, particles_look)
 
 
-def overlay(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """RGB overlay: each particle tinted with its own colour, outlines bright."""
+def overlay(grey: np.ndarray, labels: np.ndarray, annotations: Sequence[Annotation] = ()) -> np.ndarray:
+    """RGB overlay: each particle tinted with its own colour, outlines bright yellow; the
+    annotations drawn over the image (left out of the particles) framed in cyan."""
     from skimage.segmentation import find_boundaries
     rgb = np.repeat(grey.astype(np.float32)[..., None], 3, axis=2)
     if labels.max() > 0:
@@ -232,6 +233,8 @@ def overlay(grey: np.ndarray, labels: np.ndarray) -> np.ndarray:
         inside = labels > 0
         rgb[inside] = 0.6 * rgb[inside] + 0.4 * palette[labels[inside]]
         rgb[find_boundaries(labels, mode="inner")] = (255, 255, 0)
+    if annotations:
+        rgb[find_boundaries(annotation_mask(grey, list(annotations)), mode="inner")] = (0, 255, 255)
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
@@ -501,7 +504,7 @@ def write_image_results(result: ImageResult, out_dir: str, stem: Optional[str] =
              "particles": os.path.join(out_dir, f"{stem}_particles.csv")}
     write_png(paths["mask"], result.mask * 255)
     write_label_tiff(paths["labels"], result.labels, result.image.pixel_size_nm)
-    write_png(paths["overlay"], overlay(result.image.grey, result.labels))
+    write_png(paths["overlay"], overlay(result.image.grey, result.labels, result.image.annotations))
     write_text(paths["particles"], _csv_text([p.as_row() for p in result.particles],
                                              particle_columns(result.unit)))
     result.outputs = paths
