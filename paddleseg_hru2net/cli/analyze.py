@@ -22,7 +22,7 @@ from paddleseg_hru2net.cli.common import UserError, add_flips_option, doc_parser
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     from paddleseg_hru2net.inference.backends import backend_names, installed_backends
     parser = doc_parser("hru2net analyze", __doc__)
-    parser.add_argument("input", help="an image or a folder of them (TIFF, PNG, JPEG, BMP, Gatan .dm3/.dm4)")
+    parser.add_argument("input", help="an image or a folder of them (TIFF, PNG, JPEG, BMP, Gatan .dm3/.dm4, Velox .emd)")
     parser.add_argument("--out", required=True, help="output folder (new or empty; see --resume, --overwrite)")
     parser.add_argument("--backend", choices=backend_names(), default=None,
                         help="how to run the model (default: the fastest installed; installed "

@@ -16,11 +16,11 @@ from paddleseg_hru2net.cli.common import (UserError, add_device_argument, add_mo
                                           add_opts_argument, friendly_main, network_from_args,
                                           set_device)
 from paddleseg_hru2net.cli.val import add_inference_arguments
-from paddleseg_hru2net.microscopy.digital_micrograph import DM_SUFFIXES
+from paddleseg_hru2net.microscopy.containers import CONTAINER_SUFFIXES
 from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES as MICROSCOPE_SUFFIXES
 
-#: The image files PaddleSeg's predict reads (DigitalMicrograph files go to ``hru2net analyze``).
-IMAGE_SUFFIXES = tuple(s for s in MICROSCOPE_SUFFIXES if s not in DM_SUFFIXES)
+#: The image files PaddleSeg's predict reads (microscope containers go to ``hru2net analyze``).
+IMAGE_SUFFIXES = tuple(s for s in MICROSCOPE_SUFFIXES if s not in CONTAINER_SUFFIXES)
 
 
 def list_images(image_path: str) -> List[str]:

@@ -24,11 +24,10 @@ from typing import BinaryIO, List, Optional, Tuple, Union
 
 import numpy as np
 
+from paddleseg_hru2net.microscopy.containers import ContainerFormatError, ContainerImage, UnsupportedContentError
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
-__all__ = ["DM_SUFFIXES", "DMImage", "read_dm_image", "read_dm_pixel_size_nm", "DMFormatError"]
-
-DM_SUFFIXES = (".dm3", ".dm4")
+__all__ = ["read_dm_image", "read_dm_pixel_size_nm", "DMFormatError"]
 
 _SIMPLE = {2: "i2", 3: "i4", 4: "u2", 5: "u4", 6: "f4", 7: "f8", 8: "u1", 9: "i1", 10: "u1",
            11: "i8", 12: "u8"}
@@ -47,7 +46,7 @@ def _native(array: np.ndarray) -> np.ndarray:
     return array.astype(array.dtype.newbyteorder("="))
 
 
-class DMFormatError(ValueError):
+class DMFormatError(ContainerFormatError):
     """Not a DigitalMicrograph 3/4 file, or one whose tags do not hold a readable image."""
 
 
@@ -170,15 +169,6 @@ class _TagReader:
         return ref, at + 2
 
 
-@dataclass(frozen=True)
-class DMImage:
-    """The image of a DigitalMicrograph file (not a thumbnail) and what the file says of it."""
-    pixels: np.ndarray
-    pixel_size_nm: Optional[float]
-    images_in_file: int
-    planes: int
-
-
 def _text(value: TagValue) -> str:
     if isinstance(value, str):
         return value
@@ -236,7 +226,8 @@ def _pixels(image_data: TagGroup, handle: BinaryIO) -> Tuple[np.ndarray, int]:
     array = data.read(handle) if isinstance(data, _ArrayRef) else np.asarray(data)
     data_type = image_data.get("DataType")
     if data_type in _COMPLEX_DATA_TYPES:
-        raise DMFormatError("the image holds complex values (e.g. an FFT), not a micrograph")
+        raise UnsupportedContentError("the image holds complex values (e.g. an FFT), not a micrograph; "
+                                      "export the micrograph itself")
     width, height, *more = _dimensions(image_data)
     planes = int(np.prod(more)) if more else 1
     if data_type == _RGB_DATA_TYPE:
@@ -253,14 +244,14 @@ def _chosen_image(root: TagGroup) -> Tuple[TagGroup, int]:
     return max(images, key=lambda d: int(np.prod(_dimensions(d)[:2]))), len(images)
 
 
-def read_dm_image(path: str) -> DMImage:
+def read_dm_image(path: str) -> ContainerImage:
     """The largest non-thumbnail image of ``path`` (its first plane if it is a stack), with the
     pixel size of its calibration; :class:`DMFormatError` when the file cannot be read so."""
     with open(path, "rb") as handle:
         chosen, images_in_file = _chosen_image(_TagReader(handle).root())
         pixels, planes = _pixels(chosen, handle)
-    return DMImage(pixels=pixels, pixel_size_nm=_pixel_size_nm(chosen),
-                   images_in_file=images_in_file, planes=planes)
+    return ContainerImage(pixels=pixels, pixel_size_nm=_pixel_size_nm(chosen),
+                          images_in_file=images_in_file, planes=planes)
 
 
 def read_dm_pixel_size_nm(path: str) -> Optional[float]:

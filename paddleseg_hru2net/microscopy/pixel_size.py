@@ -11,7 +11,8 @@ Readers, tried in order (the first that finds a size wins):
 * JEOL sidecar ``<name>.txt``: ``$$SM_MICRON_BAR`` (scale bar, px) and ``$$SM_MICRON_MARKER``
   (its length, e.g. ``500nm``);
 * Hitachi sidecar ``<name>.txt``: ``PixelSize=`` (nm);
-* Gatan DigitalMicrograph ``.dm3`` / ``.dm4``: the image's x calibration (``Scale`` in ``Units``).
+* Gatan DigitalMicrograph ``.dm3`` / ``.dm4``: the image's x calibration (``Scale`` in ``Units``);
+* Thermo Fisher Velox ``.emd``: ``BinaryResult`` ``PixelSize`` ``width`` in ``PixelUnitX``.
 """
 from __future__ import annotations
 
@@ -150,9 +151,12 @@ def _hitachi(path: str) -> Optional[float]:
     return _plausible(float(value)) if value else None
 
 
-def _gatan(path: str) -> Optional[float]:
-    from paddleseg_hru2net.microscopy.digital_micrograph import DM_SUFFIXES, read_dm_pixel_size_nm
-    return _plausible(read_dm_pixel_size_nm(path)) if path.lower().endswith(DM_SUFFIXES) else None
+def _container(suffixes: Tuple[str, ...]) -> Callable[[str], Optional[float]]:
+    """A reader of the calibration of container files with these suffixes."""
+    def reader(path: str) -> Optional[float]:
+        from paddleseg_hru2net.microscopy.containers import read_container_pixel_size_nm
+        return _plausible(read_container_pixel_size_nm(path)) if path.lower().endswith(suffixes) else None
+    return reader
 
 
 #: ``(source name, reader)``; a reader returns nm per pixel or None.
@@ -160,7 +164,8 @@ PIXEL_SIZE_READERS: List[Tuple[str, Callable[[str], Optional[float]]]] = [
     ("Zeiss TIFF tag 34118", _zeiss), ("FEI/Thermo Fisher TIFF metadata", _fei),
     ("TESCAN TIFF metadata", _tescan), ("OME-TIFF PhysicalSizeX", _ome),
     ("ImageJ TIFF resolution", _imagej), ("JEOL sidecar .txt", _jeol),
-    ("Hitachi sidecar .txt", _hitachi), ("Gatan DigitalMicrograph calibration", _gatan),
+    ("Hitachi sidecar .txt", _hitachi), ("Gatan DigitalMicrograph calibration", _container((".dm3", ".dm4"))),
+    ("Thermo Fisher Velox metadata", _container((".emd",))),
 ]
 
 

@@ -11,9 +11,9 @@ brought to 0-255 by its real range, never by the container's:
   maximum;
 * colour: luminance; palette images through their palette.
 
-A multi-page file (or a DigitalMicrograph stack) contributes its first page, and the note says
-how many there were. DigitalMicrograph files (``.dm3``, ``.dm4``) are read by
-:mod:`paddleseg_hru2net.microscopy.digital_micrograph`.
+A multi-page file (or a stack in a container) contributes its first page, and the note says
+how many there were. Gatan DigitalMicrograph (``.dm3``, ``.dm4``) and Thermo Fisher Velox
+(``.emd``) files are read by :mod:`paddleseg_hru2net.microscopy.containers`.
 """
 from __future__ import annotations
 
@@ -25,12 +25,13 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from paddleseg_hru2net.files import ImageReadError
-from paddleseg_hru2net.microscopy.digital_micrograph import DM_SUFFIXES, read_dm_image
+from paddleseg_hru2net.microscopy.containers import (CONTAINER_SUFFIXES, UnsupportedContentError,
+                                                     is_container_file, read_container_image)
 
 __all__ = ["read_microscope_image", "to_uint8", "MIN_SIDE", "IMAGE_SUFFIXES"]
 
-#: The file names read as images (case aside): common image files and DigitalMicrograph files.
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", *DM_SUFFIXES)
+#: The file names read as images (case aside): common image files and microscope containers.
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", *CONTAINER_SUFFIXES)
 
 #: The smallest side (pixels) worth analysing.
 MIN_SIDE = 16
@@ -99,20 +100,22 @@ def _read_tifffile(path: str) -> Tuple[np.ndarray, int]:
     return array, pages
 
 
-def _read_digital_micrograph(path: str, damaged: str) -> Tuple[np.ndarray, int]:
+def _read_container(path: str, damaged: str) -> Tuple[np.ndarray, int]:
     try:
-        image = read_dm_image(path)
+        image = read_container_image(path)
+    except UnsupportedContentError as error:
+        raise ImageReadError(f"{path}: cannot read image: {error}") from error
     except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
         raise ImageReadError(f"{path}: cannot read image: {damaged} ({error})") from error
     return image.pixels, image.planes
 
 
 def _read_pixels(path: str) -> Tuple[np.ndarray, int]:
-    """``(pixels as stored, page count)``: DigitalMicrograph files by their own reader; else
-    Pillow first, tifffile for the TIFFs Pillow refuses."""
+    """``(pixels as stored, page count)``: microscope containers (DigitalMicrograph, Velox) by
+    their own readers; else Pillow first, tifffile for the TIFFs Pillow refuses."""
     damaged = "the file is damaged, incomplete or not an image; export it again from the microscope software"
-    if str(path).lower().endswith(DM_SUFFIXES):
-        return _read_digital_micrograph(path, damaged)
+    if is_container_file(path):
+        return _read_container(path, damaged)
     try:
         with Image.open(path) as image:
             image.load()
