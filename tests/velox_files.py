@@ -24,7 +24,7 @@ def write_velox(path: Path, pixels: np.ndarray, pixel_size: Optional[str] = "2.5
     calibrated at ``pixel_size`` ``unit`` per pixel (None: no calibration), after a smaller
     image of another detector (``preview``) under an id that sorts first."""
     with h5py.File(path, "w") as handle:
-        handle.create_dataset("Version", data=np.frombuffer(b'{"version": "11"}', np.uint8))
+        handle.create_dataset("Version", data=np.array([b'{"format": "Velox", "version": "11"}']))
         images = [("0a" * 16, pixels[::4, ::4], "BF")] if preview else []
         images.append(("f3" * 16, pixels, "HAADF"))
         for key, image, detector in images:
@@ -34,5 +34,8 @@ def write_velox(path: Path, pixels: np.ndarray, pixel_size: Optional[str] = "2.5
             result = {"Detector": detector, "PixelUnitX": unit, "PixelUnitY": unit}
             if pixel_size is not None:
                 result["PixelSize"] = {"width": pixel_size, "height": pixel_size}
-            group.create_dataset("Metadata", data=_metadata_columns({"BinaryResult": result}, frames))
+            group.create_dataset("Metadata", data=_metadata_columns(
+                {"BinaryResult": result, "Scan": {"FrameTime": "0.5"}, "Optics": {},
+                 "Acquisition": {"AcquisitionStartDatetime": {"DateTime": "1764000000"}},
+                 "Instrument": {}, "Stage": {}, "Sample": {}, "Detectors": {}}, frames))
     return path
