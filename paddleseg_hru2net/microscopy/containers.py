@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = ["ContainerImage", "CONTAINER_SUFFIXES", "ContainerFormatError", "UnsupportedContentError",
            "read_container_image",
-           "read_container_pixel_size_nm", "is_container_file"]
+           "read_container_pixel_size_nm", "is_container_file", "native_byte_order"]
 
 
 class ContainerFormatError(ValueError):
@@ -36,6 +36,11 @@ class ContainerImage:
     pixel_size_nm: Optional[float]
     images_in_file: int = 1
     planes: int = 1
+
+
+def native_byte_order(array: np.ndarray) -> np.ndarray:
+    """A copy in the machine's byte order (a file's may differ)."""
+    return array.astype(array.dtype.newbyteorder("="))
 
 
 def _readers() -> Dict[str, Tuple[Callable[[str], ContainerImage], Callable[[str], Optional[float]]]]:

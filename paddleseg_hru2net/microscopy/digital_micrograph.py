@@ -24,7 +24,8 @@ from typing import BinaryIO, List, Optional, Tuple, Union
 
 import numpy as np
 
-from paddleseg_hru2net.microscopy.containers import ContainerFormatError, ContainerImage, UnsupportedContentError
+from paddleseg_hru2net.microscopy.containers import (ContainerFormatError, ContainerImage, UnsupportedContentError,
+                                                     native_byte_order)
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
 __all__ = ["read_dm_image", "read_dm_pixel_size_nm", "DMFormatError"]
@@ -39,11 +40,6 @@ _COMPLEX_DATA_TYPES = (3, 5, 13)
 _LONGEST_DESCRIPTION = 4096
 #: Arrays up to this many bytes are read with the tags; larger ones (images) only when asked.
 _EAGER_ARRAY_BYTES = 4096
-
-
-def _native(array: np.ndarray) -> np.ndarray:
-    """A copy in the machine's byte order (the file's may differ)."""
-    return array.astype(array.dtype.newbyteorder("="))
 
 
 class DMFormatError(ContainerFormatError):
@@ -62,7 +58,7 @@ class _ArrayRef:
         data = handle.read(self.count * self.dtype.itemsize)
         if len(data) != self.count * self.dtype.itemsize:
             raise DMFormatError("the image data is cut short")
-        return _native(np.frombuffer(data, dtype=self.dtype))
+        return native_byte_order(np.frombuffer(data, dtype=self.dtype))
 
 
 TagValue = Union[int, float, str, tuple, np.ndarray, _ArrayRef, "TagGroup"]
@@ -163,7 +159,7 @@ class _TagReader:
         count = description[at + 1]
         size = count * dtype.itemsize
         if size <= _EAGER_ARRAY_BYTES:
-            return _native(np.frombuffer(self._read_exact(size), dtype=dtype)), at + 2
+            return native_byte_order(np.frombuffer(self._read_exact(size), dtype=dtype)), at + 2
         ref = _ArrayRef(self.handle.tell(), dtype, count)
         self.handle.seek(size, 1)
         return ref, at + 2

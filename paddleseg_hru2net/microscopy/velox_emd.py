@@ -15,7 +15,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from paddleseg_hru2net.microscopy.containers import ContainerFormatError, ContainerImage, UnsupportedContentError
+from paddleseg_hru2net.microscopy.containers import (ContainerFormatError, ContainerImage, UnsupportedContentError,
+                                                     native_byte_order)
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
 __all__ = ["read_velox_image", "read_velox_pixel_size_nm"]
@@ -60,7 +61,7 @@ def read_velox_image(path: str) -> ContainerImage:
         pixels = np.asarray(data[:, :, 0] if data.ndim == 3 else data[:, :])
         planes = int(data.shape[2]) if data.ndim == 3 else 1
         size = _pixel_size_nm(group)
-    return ContainerImage(pixels=pixels.astype(pixels.dtype.newbyteorder("=")), pixel_size_nm=size,
+    return ContainerImage(pixels=native_byte_order(pixels), pixel_size_nm=size,
                           images_in_file=images, planes=planes)
 
 
