@@ -32,7 +32,8 @@ __all__ = ["ReleaseError", "SourcePair", "Sample", "RELEASE_IMAGES", "RELEASE_MA
 
 RELEASE_IMAGES = os.path.join("Electron Microscopy Images", "SEM")
 RELEASE_MASKS = os.path.join("Electron Microscopy Image Masks", "TiO2_Masks_Manual_4connected")
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
+#: The file types of the TiO2 release (images and masks), not every format the analysis reads.
+RELEASE_SUFFIXES = (".tif", ".tiff", ".png")
 IGNORE = 255
 PAPER_CROPS, PAPER_TOTAL, PAPER_TRAIN = 200, 2500, 2000
 
@@ -69,9 +70,9 @@ def find_pairs(root: str, images_dir: Optional[str] = None, masks_dir: Optional[
                                f"'{RELEASE_IMAGES}' and '{RELEASE_MASKS}' under {root}, or pass "
                                f"--images/--masks)")
     names = sorted(n for n in os.listdir(images_dir)
-                   if n.lower().endswith(IMAGE_SUFFIXES) and not n.startswith("."))
+                   if n.lower().endswith(RELEASE_SUFFIXES) and not n.startswith("."))
     if not names:
-        raise ReleaseError(f"{images_dir}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        raise ReleaseError(f"{images_dir}: no images ({', '.join(RELEASE_SUFFIXES)}) in this folder")
     masks = {os.path.splitext(n)[0]: n for n in os.listdir(masks_dir)}
     pairs = []
     for name in names:
