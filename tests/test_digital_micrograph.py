@@ -13,7 +13,8 @@ from paddleseg_hru2net.analysis.workflow import analyze_folder, list_sem_images,
 from paddleseg_hru2net.analysis.run_folder import prepare_output_folder
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
 from paddleseg_hru2net.files import ImageReadError
-from paddleseg_hru2net.microscopy.digital_micrograph import DMFormatError, read_dm_image
+from paddleseg_hru2net.microscopy.digital_micrograph import DMFormatError
+from paddleseg_hru2net.microscopy.digital_micrograph import read_image as read_dm_image
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 
 PIXELS = (np.arange(40 * 56) % 4001).astype(np.uint16).reshape(40, 56)

@@ -10,7 +10,7 @@ from velox_files import write_velox
 from paddleseg_hru2net.analysis.workflow import load_sem_image
 from paddleseg_hru2net.files import ImageReadError
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
-from paddleseg_hru2net.microscopy.velox_emd import read_velox_image
+from paddleseg_hru2net.microscopy.velox_emd import read_image as read_velox_image
 
 PIXELS = (np.arange(48 * 64) % 3000).astype(np.uint16).reshape(48, 64)
 

@@ -1,20 +1,20 @@
 """Microscope files that hold more than a picture - DigitalMicrograph (.dm3, .dm4), Thermo
 Fisher Velox (.emd) - read to one type: the image analysed and the pixel size the file records.
 
-Each format has its reader module; :data:`CONTAINER_READERS` maps file suffixes to them, and
-:func:`read_container_image` / :func:`read_container_pixel_size_nm` are what the image and
-pixel-size readers call.
+:data:`CONTAINER_FORMATS` lists each format once - how the summary names the pixel size it
+records, its file suffixes, its reader module - and :func:`read_container_image` /
+:func:`read_container_pixel_size_nm` are what the image and pixel-size readers call.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
-__all__ = ["ContainerImage", "CONTAINER_SUFFIXES", "ContainerFormatError", "UnsupportedContentError",
-           "read_container_image",
+__all__ = ["ContainerImage", "ContainerFormat", "CONTAINER_FORMATS", "CONTAINER_SUFFIXES",
+           "ContainerFormatError", "UnsupportedContentError", "read_container_image",
            "read_container_pixel_size_nm", "is_container_file", "native_byte_order"]
 
 
@@ -43,15 +43,30 @@ def native_byte_order(array: np.ndarray) -> np.ndarray:
     return array.astype(array.dtype.newbyteorder("="))
 
 
-def _readers() -> Dict[str, Tuple[Callable[[str], ContainerImage], Callable[[str], Optional[float]]]]:
-    from paddleseg_hru2net.microscopy import digital_micrograph, velox_emd
-    dm = (digital_micrograph.read_dm_image, digital_micrograph.read_dm_pixel_size_nm)
-    emd = (velox_emd.read_velox_image, velox_emd.read_velox_pixel_size_nm)
-    return {".dm3": dm, ".dm4": dm, ".emd": emd}
+@dataclass(frozen=True)
+class ContainerFormat:
+    """A container format: the pixel-size source the summary names, its file suffixes, and the
+    module (in this package) whose ``read_image`` / ``read_pixel_size_nm`` read it."""
+    source: str
+    suffixes: Tuple[str, ...]
+    module: str
 
 
+CONTAINER_FORMATS = (
+    ContainerFormat("Gatan DigitalMicrograph calibration", (".dm3", ".dm4"), "digital_micrograph"),
+    ContainerFormat("Thermo Fisher Velox metadata", (".emd",), "velox_emd"),
+)
 #: File suffixes read as containers.
-CONTAINER_SUFFIXES = (".dm3", ".dm4", ".emd")
+CONTAINER_SUFFIXES = tuple(suffix for f in CONTAINER_FORMATS for suffix in f.suffixes)
+
+
+def _reader_module(path: str):
+    """The reader module of ``path``'s format (imported on first use: a format's dependencies,
+    such as h5py, load only for its files)."""
+    import importlib
+    suffix = os.path.splitext(str(path))[1].lower()
+    module = next(f.module for f in CONTAINER_FORMATS if suffix in f.suffixes)
+    return importlib.import_module(f"paddleseg_hru2net.microscopy.{module}")
 
 
 def is_container_file(path: str) -> bool:
@@ -60,9 +75,9 @@ def is_container_file(path: str) -> bool:
 
 def read_container_image(path: str) -> ContainerImage:
     """The image of a container file; :class:`ContainerFormatError` (or OSError) if unreadable."""
-    return _readers()[os.path.splitext(str(path))[1].lower()][0](path)
+    return _reader_module(path).read_image(path)
 
 
 def read_container_pixel_size_nm(path: str) -> Optional[float]:
     """nm per pixel recorded in a container file (without reading its pixels), or None."""
-    return _readers()[os.path.splitext(str(path))[1].lower()][1](path)
+    return _reader_module(path).read_pixel_size_nm(path)

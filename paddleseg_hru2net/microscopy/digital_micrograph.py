@@ -28,7 +28,7 @@ from paddleseg_hru2net.microscopy.containers import (ContainerFormatError, Conta
                                                      native_byte_order)
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
-__all__ = ["read_dm_image", "read_dm_pixel_size_nm", "DMFormatError"]
+__all__ = ["read_image", "read_pixel_size_nm", "DMFormatError"]
 
 _SIMPLE = {2: "i2", 3: "i4", 4: "u2", 5: "u4", 6: "f4", 7: "f8", 8: "u1", 9: "i1", 10: "u1",
            11: "i8", 12: "u8"}
@@ -240,7 +240,7 @@ def _chosen_image(root: TagGroup) -> Tuple[TagGroup, int]:
     return max(images, key=lambda d: int(np.prod(_dimensions(d)[:2]))), len(images)
 
 
-def read_dm_image(path: str) -> ContainerImage:
+def read_image(path: str) -> ContainerImage:
     """The largest non-thumbnail image of ``path`` (its first plane if it is a stack), with the
     pixel size of its calibration; :class:`DMFormatError` when the file cannot be read so."""
     with open(path, "rb") as handle:
@@ -250,7 +250,7 @@ def read_dm_image(path: str) -> ContainerImage:
                           images_in_file=images_in_file, planes=planes)
 
 
-def read_dm_pixel_size_nm(path: str) -> Optional[float]:
-    """nm per pixel of the image :func:`read_dm_image` reads, without reading its pixels."""
+def read_pixel_size_nm(path: str) -> Optional[float]:
+    """nm per pixel of the image :func:`read_image` reads, without reading its pixels."""
     with open(path, "rb") as handle:
         return _pixel_size_nm(_chosen_image(_TagReader(handle).root())[0])

@@ -20,6 +20,8 @@ import os
 import re
 from typing import Callable, List, Optional, Tuple
 
+from paddleseg_hru2net.microscopy.containers import CONTAINER_FORMATS, read_container_pixel_size_nm
+
 __all__ = ["read_pixel_size_nm", "PIXEL_SIZE_READERS", "length_in_nm"]
 
 _UNITS_NM = {"pm": 1e-3, "nm": 1.0, "nanometer": 1.0, "nanometre": 1.0, "um": 1e3, "µm": 1e3,
@@ -154,7 +156,6 @@ def _hitachi(path: str) -> Optional[float]:
 def _container(suffixes: Tuple[str, ...]) -> Callable[[str], Optional[float]]:
     """A reader of the calibration of container files with these suffixes."""
     def reader(path: str) -> Optional[float]:
-        from paddleseg_hru2net.microscopy.containers import read_container_pixel_size_nm
         return _plausible(read_container_pixel_size_nm(path)) if path.lower().endswith(suffixes) else None
     return reader
 
@@ -164,8 +165,8 @@ PIXEL_SIZE_READERS: List[Tuple[str, Callable[[str], Optional[float]]]] = [
     ("Zeiss TIFF tag 34118", _zeiss), ("FEI/Thermo Fisher TIFF metadata", _fei),
     ("TESCAN TIFF metadata", _tescan), ("OME-TIFF PhysicalSizeX", _ome),
     ("ImageJ TIFF resolution", _imagej), ("JEOL sidecar .txt", _jeol),
-    ("Hitachi sidecar .txt", _hitachi), ("Gatan DigitalMicrograph calibration", _container((".dm3", ".dm4"))),
-    ("Thermo Fisher Velox metadata", _container((".emd",))),
+    ("Hitachi sidecar .txt", _hitachi),
+    *[(f.source, _container(f.suffixes)) for f in CONTAINER_FORMATS],
 ]
 
 

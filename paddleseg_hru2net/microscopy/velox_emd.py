@@ -19,7 +19,7 @@ from paddleseg_hru2net.microscopy.containers import (ContainerFormatError, Conta
                                                      native_byte_order)
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
-__all__ = ["read_velox_image", "read_velox_pixel_size_nm"]
+__all__ = ["read_image", "read_pixel_size_nm"]
 
 
 def _image_groups(handle) -> list:
@@ -49,7 +49,7 @@ def _pixel_size_nm(group) -> Optional[float]:
     return length_in_nm(abs(float(width)), unit) if width is not None and unit else None
 
 
-def read_velox_image(path: str) -> ContainerImage:
+def read_image(path: str) -> ContainerImage:
     """The largest image of a Velox file (its first frame) with its pixel size."""
     import h5py
     with h5py.File(path, "r") as handle:
@@ -65,8 +65,8 @@ def read_velox_image(path: str) -> ContainerImage:
                           images_in_file=images, planes=planes)
 
 
-def read_velox_pixel_size_nm(path: str) -> Optional[float]:
-    """nm per pixel of the image :func:`read_velox_image` reads, without reading its pixels."""
+def read_pixel_size_nm(path: str) -> Optional[float]:
+    """nm per pixel of the image :func:`read_image` reads, without reading its pixels."""
     import h5py
     with h5py.File(path, "r") as handle:
         return _pixel_size_nm(_chosen(handle)[0])
