@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from paddleseg_hru2net.analysis.workflow import SEMImage, analyze_image, overlay, summary_row
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
-from paddleseg_hru2net.microscopy.annotations import find_annotations
+from paddleseg_hru2net.microscopy.annotations import drawn_particles, find_annotations
 
 
 def _micrograph(seed: int = 4) -> np.ndarray:
@@ -47,3 +48,42 @@ def test_a_box_drawn_over_the_image_is_not_counted_as_a_particle():
     clean = _micrograph()
     plain = analyze_image(SEMImage("plain.png", clean, 0, None, "none (pixels)"), clean.astype(np.float32) / 255.0)
     assert plain.left_out_as_annotations == 0 and "drawn over" not in summary_row(plain)["notes"]
+
+
+def _draw_letters(grey: np.ndarray) -> np.ndarray:
+    """A panel letter "L" and a "T", pure white strokes 7 px wide without a box (as figures
+    label their panels and scale bars)."""
+    drawn = grey.copy()
+    drawn[4:40, 4:11] = 255
+    drawn[33:40, 4:28] = 255
+    drawn[4:11, 32:58] = 255
+    drawn[4:40, 42:49] = 255
+    return drawn
+
+
+def test_letters_drawn_without_a_box_are_not_particles_and_noisy_particles_stay():
+    clean = _micrograph()
+    plain = analyze_image(SEMImage("plain.png", clean, 0, None, "none (pixels)"), clean.astype(np.float32) / 255.0)
+    grey = _draw_letters(clean)
+    image = SEMImage("figure.png", grey, 0, None, "none (pixels)")
+    assert find_annotations(grey) == []  # no outline of a box or bar: found by their particles
+    result = analyze_image(image, grey.astype(np.float32) / 255.0)
+    assert result.left_out_as_annotations >= 2
+    in_letters = [p for p in result.particles if p.centroid_row < 42 and p.centroid_col < 60]
+    assert max(p.area for p in in_letters) < 20  # specks of the background only
+    assert result.mask[10:36, 20:30].sum() == 0
+    untouched = [p for p in plain.particles if p.centroid_row > 50 or p.centroid_col > 70]
+    kept = [p for p in result.particles if p.centroid_row > 50 or p.centroid_col > 70]
+    assert len(kept) == len(untouched) > 5  # the synthetic (noisy) particles are all kept
+    assert "letters and numbers" in summary_row(result)["notes"]
+
+
+def test_a_saturated_particle_is_compact_and_stays_a_particle():
+    """Flat white is not enough: a clipped particle is flat and white too, but not in strokes."""
+    grey = np.random.default_rng(1).integers(30, 60, size=(300, 300)).astype(np.uint8)
+    rows, cols = np.mgrid[:300, :300]
+    grey[np.hypot(rows - 80, cols - 80) <= 14] = 255  # a saturated particle, 0.7 % of the image
+    grey[150:190, 150:157] = grey[183:190, 150:180] = 255  # an "L"
+    labels, count = ndi.label(grey > 200)
+    assert count == 2
+    assert drawn_particles(grey, labels).tolist() == [labels[170, 153]]

@@ -19,7 +19,7 @@ import numpy as np
 
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
                                                   particle_columns, split_particles)
-from paddleseg_hru2net.microscopy.annotations import Annotation, annotation_mask, find_annotations
+from paddleseg_hru2net.microscopy.annotations import Annotation, annotation_mask, drawn_particles, find_annotations
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
@@ -249,15 +249,21 @@ def analyze_image(image: SEMImage, probabilities: np.ndarray,
 def _without_annotations(image: SEMImage, mask: np.ndarray,
                          labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
     """``(mask, labels, particles left out)``: the particles lying at least half inside an
-    annotation drawn over the image (a label box, a scale bar) are no particles; the others keep
-    every pixel, also where a bar crosses them. Labels stay numbered 1..N."""
-    if not image.annotations:
-        return mask, labels, 0
-    drawn = annotation_mask(image.grey, image.annotations)
-    inside = np.bincount(labels[drawn], minlength=labels.max() + 1)
-    dropped = np.flatnonzero(inside * 2 >= np.bincount(labels.ravel(), minlength=labels.max() + 1))
+    annotation drawn over the image (a label box, a scale bar), and those that are drawn marks
+    themselves (letters, numbers:
+    :func:`~paddleseg_hru2net.microscopy.annotations.drawn_particles`), are no particles; the
+    others keep every pixel, also where a bar crosses them. Labels stay numbered 1..N."""
+    count = int(labels.max()) + 1
+    dropped = drawn_particles(image.grey, labels)
+    boxed = np.zeros(labels.shape, bool)
+    if image.annotations:
+        boxed = annotation_mask(image.grey, image.annotations)
+        inside = np.bincount(labels[boxed], minlength=count)
+        dropped = np.union1d(dropped, np.flatnonzero(inside * 2 >= np.bincount(labels.ravel(), minlength=count)))
     dropped = dropped[dropped > 0]
-    removed = np.isin(labels, dropped) | (drawn & (labels == 0))
+    if not dropped.size and not image.annotations:
+        return mask, labels, 0
+    removed = np.isin(labels, dropped) | (boxed & (labels == 0))
     if dropped.size:
         from skimage.segmentation import relabel_sequential
         labels = relabel_sequential(np.where(removed, 0, labels))[0]
@@ -541,12 +547,14 @@ def summary_row(result: ImageResult) -> dict:
 
 
 def _annotation_notes(result: ImageResult) -> List[str]:
-    if not result.image.annotations:
-        return []
     kinds = [a.kind for a in result.image.annotations]
-    drawn = ", ".join(f"{kinds.count(k)} {name}" for k, name in (("box", "label box(es)"), ("bar", "scale bar(s)"))
-                      if k in kinds)
-    return [f"drawn over the image: {drawn}; {result.left_out_as_annotations} particle(s) inside them left out"]
+    found = [f"{kinds.count(k)} {name}" for k, name in (("box", "label box(es)"), ("bar", "scale bar(s)"))
+             if k in kinds]
+    if not found and not result.left_out_as_annotations:
+        return []
+    where = f"{', '.join(found)}; " if found else ""
+    return [f"drawn over the image: {where}{result.left_out_as_annotations} particle(s) left out as drawn "
+            f"(inside a box or bar, or letters and numbers)"]
 
 
 def plot_size_histogram(records: Sequence[dict], path: str) -> None:
