@@ -76,6 +76,8 @@ def test_letters_drawn_without_a_box_are_not_particles_and_noisy_particles_stay(
     kept = [p for p in result.particles if p.centroid_row > 50 or p.centroid_col > 70]
     assert len(kept) == len(untouched) > 5  # the synthetic (noisy) particles are all kept
     assert "letters and numbers" in summary_row(result)["notes"]
+    framed = overlay(grey, result.labels, image.annotations, result.left_out)
+    assert (framed[20, 4] == (0, 255, 255)).all()  # the outline of the "L" left out, for the user to see
 
 
 def test_a_saturated_particle_is_compact_and_stays_a_particle():

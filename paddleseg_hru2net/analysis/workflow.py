@@ -177,7 +177,12 @@ class ImageResult:
     contrast: str = "as recorded"
     warnings: List[str] = field(default_factory=list)
     model: str = ""
-    left_out_as_annotations: int = 0
+    left_out: Optional[np.ndarray] = None  # labels of the particles left out as drawn, 0 elsewhere
+
+    @property
+    def left_out_as_annotations(self) -> int:
+        """How many particles were left out as drawn over the image (:func:`_without_annotations`)."""
+        return 0 if self.left_out is None else int(np.count_nonzero(np.bincount(self.left_out.ravel())[1:]))
 
     @property
     def unit(self) -> str:
@@ -223,9 +228,11 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
     return SEMImage(path, grey[:rows], grey.shape[0] - rows, size, source, notes, particles_look)
 
 
-def overlay(grey: np.ndarray, labels: np.ndarray, annotations: Sequence[Annotation] = ()) -> np.ndarray:
+def overlay(grey: np.ndarray, labels: np.ndarray, annotations: Sequence[Annotation] = (),
+            left_out: Optional[np.ndarray] = None) -> np.ndarray:
     """RGB overlay: each particle tinted with its own colour, outlines bright yellow; the
-    annotations drawn over the image (left out of the particles) framed in cyan."""
+    annotations drawn over the image framed in cyan, and the outlines of the particles left out
+    as drawn (``left_out``, their labels) in cyan too."""
     from skimage.segmentation import find_boundaries
     rgb = np.repeat(grey.astype(np.float32)[..., None], 3, axis=2)
     if labels.max() > 0:
@@ -235,6 +242,8 @@ def overlay(grey: np.ndarray, labels: np.ndarray, annotations: Sequence[Annotati
         rgb[find_boundaries(labels, mode="inner")] = (255, 255, 0)
     if annotations:
         rgb[find_boundaries(annotation_mask(grey, list(annotations)), mode="inner")] = (0, 255, 255)
+    if left_out is not None:
+        rgb[find_boundaries(left_out, mode="inner")] = (0, 255, 255)
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
@@ -247,8 +256,8 @@ def analyze_image(image: SEMImage, probabilities: np.ndarray,
 
 
 def _without_annotations(image: SEMImage, mask: np.ndarray,
-                         labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray, int]:
-    """``(mask, labels, particles left out)``: the particles lying at least half inside an
+                         labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """``(mask, labels, labels of the particles left out or None)``: the particles lying at least half inside an
     annotation drawn over the image (a label box, a scale bar), and those that are drawn marks
     themselves (letters, numbers:
     :func:`~paddleseg_hru2net.microscopy.annotations.drawn_particles`), are no particles; the
@@ -262,12 +271,13 @@ def _without_annotations(image: SEMImage, mask: np.ndarray,
         dropped = np.union1d(dropped, np.flatnonzero(inside * 2 >= np.bincount(labels.ravel(), minlength=count)))
     dropped = dropped[dropped > 0]
     if not dropped.size and not image.annotations:
-        return mask, labels, 0
-    removed = np.isin(labels, dropped) | (boxed & (labels == 0))
+        return mask, labels, None
+    left_out = np.where(np.isin(labels, dropped), labels, 0)
+    removed = (left_out > 0) | (boxed & (labels == 0))
     if dropped.size:
         from skimage.segmentation import relabel_sequential
         labels = relabel_sequential(np.where(removed, 0, labels))[0]
-    return mask & ~removed, labels, int(dropped.size)
+    return mask & ~removed, labels, left_out
 
 
 def _measured(image: SEMImage, mask: np.ndarray, labels: np.ndarray) -> ImageResult:
@@ -276,7 +286,7 @@ def _measured(image: SEMImage, mask: np.ndarray, labels: np.ndarray) -> ImageRes
     mask, labels, left_out = _without_annotations(image, mask.astype(bool), labels)
     return ImageResult(image.path, mask.astype(np.uint8), labels,
                        measure_particles(labels, image.pixel_size_nm), image,
-                       left_out_as_annotations=left_out)
+                       left_out=left_out)
 
 
 @dataclass
@@ -510,7 +520,8 @@ def write_image_results(result: ImageResult, out_dir: str, stem: Optional[str] =
              "particles": os.path.join(out_dir, f"{stem}_particles.csv")}
     write_png(paths["mask"], result.mask * 255)
     write_label_tiff(paths["labels"], result.labels, result.image.pixel_size_nm)
-    write_png(paths["overlay"], overlay(result.image.grey, result.labels, result.image.annotations))
+    write_png(paths["overlay"], overlay(result.image.grey, result.labels, result.image.annotations,
+                                         result.left_out))
     write_text(paths["particles"], _csv_text([p.as_row() for p in result.particles],
                                              particle_columns(result.unit)))
     result.outputs = paths
