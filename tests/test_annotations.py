@@ -34,6 +34,12 @@ def test_drawn_boxes_and_bars_are_found_and_the_particles_are_not():
         ("box", 7, 9, 32, 58), ("bar", 231, 201, 4, 98)]  # the flat cores, one pixel in from the edges
 
 
+def test_a_coloured_scale_bar_is_found_though_it_is_mid_grey():
+    grey = _micrograph()
+    grey[230:236, 200:300] = 150  # a red or blue bar, as grey
+    assert [(a.kind, a.top, a.left, a.height, a.width) for a in find_annotations(grey)] == [("bar", 231, 201, 4, 98)]
+
+
 def test_a_box_drawn_over_the_image_is_not_counted_as_a_particle():
     grey = _draw_annotations(_micrograph())
     image = SEMImage("figure.png", grey, 0, None, "none (pixels)")
