@@ -19,7 +19,8 @@ import numpy as np
 
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
                                                   particle_columns, split_particles)
-from paddleseg_hru2net.microscopy.annotations import Annotation, annotation_mask, drawn_particles, find_annotations
+from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mask, drawn_particles,
+                                                      find_annotations)
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
@@ -257,9 +258,9 @@ def analyze_image(image: SEMImage, probabilities: np.ndarray,
 
 def _without_annotations(image: SEMImage, mask: np.ndarray,
                          labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
-    """``(mask, labels, labels of the particles left out or None)``: the particles lying at least half inside an
-    annotation drawn over the image (a label box, a scale bar), and those that are drawn marks
-    themselves (letters, numbers:
+    """``(mask, labels, labels of the particles left out or None)``: the particles lying at
+    least half inside an annotation drawn over the image (a label box, a scale bar), and those
+    that are drawn marks themselves (letters, numbers:
     :func:`~paddleseg_hru2net.microscopy.annotations.drawn_particles`), are no particles; the
     others keep every pixel, also where a bar crosses them. Labels stay numbered 1..N."""
     count = int(labels.max()) + 1

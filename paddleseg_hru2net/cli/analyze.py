@@ -9,8 +9,9 @@ Images: TIFF, PNG, JPEG, BMP, Gatan DigitalMicrograph .dm3/.dm4 and Thermo Fishe
 with the pixel size their metadata records (the summary names the source).
 Per image: <name>_mask.png, <name>_labels.tif (16-bit, one id per particle, the CSV's ids),
 <name>_overlay.png (label boxes, scale bars, letters and numbers drawn over the image outlined
-in cyan: they are left out of the particles), <name>_particles.csv (columns named with their units). Per run: summary.csv,
-size_histogram.png, run.json, and failures.csv if some image failed (exit code 1 then).
+in cyan: they are left out of the particles), <name>_particles.csv (columns named with their
+units). Per run: summary.csv, size_histogram.png, run.json, and failures.csv if some image
+failed (exit code 1 then).
 """
 from __future__ import annotations
 

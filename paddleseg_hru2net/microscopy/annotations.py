@@ -130,7 +130,8 @@ def annotation_mask(grey: np.ndarray, annotations: List[Annotation]) -> np.ndarr
     return mask
 
 
-def drawn_particles(grey: np.ndarray, labels: np.ndarray, stroke_share: float = DRAWN_STROKE_SHARE) -> np.ndarray:
+def drawn_particles(grey: np.ndarray, labels: np.ndarray,
+                    stroke_share: float = DRAWN_STROKE_SHARE) -> np.ndarray:
     """The ids of the particles of ``labels`` that are drawn marks, not sample (module
     docstring: :data:`DRAWN_PARTICLE_SHARE`, :data:`DRAWN_PARTICLE_MAX_IMAGE_SHARE`,
     :data:`DRAWN_STROKE_SHARE`; ``stroke_share`` infinite takes compact ones too)."""
