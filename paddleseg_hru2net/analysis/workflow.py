@@ -20,7 +20,7 @@ import numpy as np
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
                                                   particle_columns, split_particles)
 from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mask, drawn_particles,
-                                                      find_annotations)
+                                                      find_annotations, flat_pixels)
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
@@ -52,9 +52,15 @@ class SEMImage:
     particles_look: Optional[str] = None
 
     @cached_property
+    def flat_pixels(self) -> np.ndarray:
+        """Where the image is flat (:func:`~paddleseg_hru2net.microscopy.annotations.flat_pixels`):
+        once per image, for the annotations and for each splitting's drawn-mark test."""
+        return flat_pixels(self.grey)
+
+    @cached_property
     def annotations(self) -> List[Annotation]:
         """Label boxes and scale bars drawn over the image (:mod:`~paddleseg_hru2net.microscopy.annotations`)."""
-        return find_annotations(self.grey)
+        return find_annotations(self.grey, self.flat_pixels)
 
 
 @dataclass(frozen=True)
@@ -264,7 +270,7 @@ def _without_annotations(image: SEMImage, mask: np.ndarray,
     :func:`~paddleseg_hru2net.microscopy.annotations.drawn_particles`), are no particles; the
     others keep every pixel, also where a bar crosses them. Labels stay numbered 1..N."""
     count = int(labels.max()) + 1
-    dropped = drawn_particles(image.grey, labels)
+    dropped = drawn_particles(image.grey, labels, image.flat_pixels)
     boxed = np.zeros(labels.shape, bool)
     if image.annotations:
         boxed = annotation_mask(image.grey, image.annotations)

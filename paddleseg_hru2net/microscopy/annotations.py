@@ -37,12 +37,12 @@ one of the annotators' 4,717.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Annotation", "find_annotations", "annotation_mask", "drawn_particles"]
+__all__ = ["Annotation", "flat_pixels", "find_annotations", "annotation_mask", "drawn_particles"]
 
 #: Grey levels a drawn region may vary by within a 3 x 3 neighbourhood.
 FLAT_RANGE = 3
@@ -77,7 +77,9 @@ class Annotation:
     width: int
 
 
-def _flat_regions(grey: np.ndarray) -> np.ndarray:
+def flat_pixels(grey: np.ndarray) -> np.ndarray:
+    """Pixels whose 3 x 3 neighbourhood varies by at most :data:`FLAT_RANGE` grey levels: what
+    both tests of this module start from (compute it once per image and pass it on)."""
     spread = ndi.maximum_filter(grey, 3).astype(np.int16) - ndi.minimum_filter(grey, 3)
     return spread <= FLAT_RANGE
 
@@ -101,9 +103,10 @@ def _kind(region: np.ndarray) -> str:
     return ""
 
 
-def find_annotations(grey: np.ndarray) -> List[Annotation]:
-    """The label boxes and scale bars drawn over ``grey`` (module docstring), top to bottom."""
-    labels, count = ndi.label(_flat_regions(grey))
+def find_annotations(grey: np.ndarray, flat: Optional[np.ndarray] = None) -> List[Annotation]:
+    """The label boxes and scale bars drawn over ``grey`` (module docstring), top to bottom;
+    ``flat``: its :func:`flat_pixels`, if already computed."""
+    labels, count = ndi.label(flat_pixels(grey) if flat is None else flat)
     if count == 0:
         return []
     sizes = np.bincount(labels.ravel())
@@ -131,12 +134,13 @@ def annotation_mask(grey: np.ndarray, annotations: List[Annotation]) -> np.ndarr
     return mask
 
 
-def drawn_particles(grey: np.ndarray, labels: np.ndarray,
+def drawn_particles(grey: np.ndarray, labels: np.ndarray, flat: Optional[np.ndarray] = None,
                     stroke_share: float = DRAWN_STROKE_SHARE) -> np.ndarray:
     """The ids of the particles of ``labels`` that are drawn marks, not sample (module
     docstring: :data:`DRAWN_PARTICLE_SHARE`, :data:`DRAWN_PARTICLE_MAX_IMAGE_SHARE`,
-    :data:`DRAWN_STROKE_SHARE`; ``stroke_share`` infinite takes compact ones too)."""
-    drawn = _flat_regions(grey) & ((grey <= _SATURATED[0]) | (grey >= _SATURATED[1]))
+    :data:`DRAWN_STROKE_SHARE`; ``stroke_share`` infinite takes compact ones too); ``flat``:
+    the :func:`flat_pixels` of ``grey``, if already computed."""
+    drawn = (flat_pixels(grey) if flat is None else flat) & ((grey <= _SATURATED[0]) | (grey >= _SATURATED[1]))
     count = int(labels.max()) + 1
     area = np.bincount(labels.ravel(), minlength=count)
     drawn_area = np.bincount(labels.ravel(), weights=drawn.ravel(), minlength=count)
