@@ -1,12 +1,19 @@
-"""Label boxes and scale bars drawn over a micrograph are found, and are no particles."""
+"""Label boxes, scale bars and text drawn over a micrograph are found, and are no particles."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import pytest
 from scipy import ndimage as ndi
 
 from paddleseg_hru2net.analysis.workflow import SEMImage, analyze_image, overlay, summary_row
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
-from paddleseg_hru2net.microscopy.annotations import drawn_particles, find_annotations
+from paddleseg_hru2net.microscopy.annotations import drawn_particles, find_annotations, find_text
+from paddleseg_hru2net.microscopy.ocr import tesseract_available
+
+needs_tesseract = pytest.mark.skipif(not tesseract_available() and not os.environ.get("CI"),
+                                     reason="tesseract not installed (scripts/install_system_packages.sh)")
 
 
 def _micrograph(seed: int = 4) -> np.ndarray:
@@ -95,3 +102,41 @@ def test_a_saturated_particle_is_compact_and_stays_a_particle():
     labels, count = ndi.label(grey > 200)
     assert count == 2
     assert drawn_particles(grey, labels).tolist() == [labels[170, 153]]
+
+
+def _write_noisy_text(grey: np.ndarray, text: str, left: int, top: int) -> np.ndarray:
+    """``text`` printed light grey over ``grey`` with +-8 levels of noise (a JPEG'd figure's
+    label: nothing flat in it, so neither the box test nor the drawn-mark test sees it)."""
+    from PIL import Image, ImageDraw, ImageFont
+    ink = Image.new("L", grey.shape[::-1], 0)
+    ImageDraw.Draw(ink).text((left, top), text, fill=255, font=ImageFont.load_default(size=30))
+    strokes = np.asarray(ink) > 127
+    noise = np.random.default_rng(1).integers(-8, 9, size=grey.shape)
+    written = grey.astype(np.int16)
+    written[strokes] = 225 + noise[strokes]
+    return np.clip(written, 0, 255).astype(np.uint8)
+
+
+def _figure_of_discs(seed: int = 0) -> np.ndarray:
+    """A figure panel: five bright discs (grey about 190) on a noisy dark background."""
+    rng = np.random.default_rng(seed)
+    grey = rng.normal(50, 6, (256, 320))
+    rows, cols = np.mgrid[:256, :320]
+    for row, col, radius in ((50, 60, 18), (60, 150, 22), (45, 250, 15), (120, 90, 20), (130, 200, 25)):
+        grey[(rows - row) ** 2 + (cols - col) ** 2 < radius ** 2] = 190 + rng.normal(0, 10)
+    return np.clip(grey, 0, 255).astype(np.uint8)
+
+
+@needs_tesseract
+def test_a_scale_bar_label_printed_over_the_image_is_no_particle():
+    plain = _figure_of_discs()
+    assert find_text(plain) == []  # discs are not read as text
+    grey = _write_noisy_text(plain, "200 nm", 180, 200)
+    image = SEMImage("figure.png", grey, 0, None, "none (pixels)")
+    assert [a.kind for a in image.annotations] == ["text"]
+    word = image.annotations[0]
+    assert 175 <= word.left <= 185 and 200 <= word.top <= 215 and 80 <= word.width <= 110
+    result = analyze_image(image, (grey >= 150).astype(np.float32))  # glyphs and discs are particles here
+    assert len(result.particles) == 5 and result.left_out_as_annotations >= 4
+    assert all(p.centroid_row < 160 for p in result.particles)
+    assert "1 word(s) of text" in summary_row(result)["notes"]

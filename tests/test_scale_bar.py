@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from paddleseg_hru2net.microscopy.scale_bar import read_scale_bar, tesseract_available
+from paddleseg_hru2net.microscopy.ocr import tesseract_available
+from paddleseg_hru2net.microscopy.scale_bar import read_scale_bar
 
 needs_tesseract = pytest.mark.skipif(not tesseract_available() and not os.environ.get("CI"),
                                      reason="tesseract not installed (scripts/install_system_packages.sh)")

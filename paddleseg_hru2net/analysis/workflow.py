@@ -20,7 +20,7 @@ import numpy as np
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
                                                   particle_columns, split_particles)
 from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mask, drawn_particles,
-                                                      find_annotations, flat_pixels)
+                                                      find_annotations, find_text, flat_pixels)
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
@@ -59,8 +59,8 @@ class SEMImage:
 
     @cached_property
     def annotations(self) -> List[Annotation]:
-        """Label boxes and scale bars drawn over the image (:mod:`~paddleseg_hru2net.microscopy.annotations`)."""
-        return find_annotations(self.grey, self.flat_pixels)
+        """Label boxes, scale bars and text drawn over the image (:mod:`~paddleseg_hru2net.microscopy.annotations`)."""
+        return find_annotations(self.grey, self.flat_pixels) + find_text(self.grey)
 
 
 @dataclass(frozen=True)
@@ -265,8 +265,8 @@ def analyze_image(image: SEMImage, probabilities: np.ndarray,
 def _without_annotations(image: SEMImage, mask: np.ndarray,
                          labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
     """``(mask, labels, labels of the particles left out or None)``: the particles lying at
-    least half inside an annotation drawn over the image (a label box, a scale bar), and those
-    that are drawn marks themselves (letters, numbers:
+    least half inside an annotation drawn over the image (a label box, a scale bar, a word of
+    text), and those that are drawn marks themselves (letters, numbers:
     :func:`~paddleseg_hru2net.microscopy.annotations.drawn_particles`), are no particles; the
     others keep every pixel, also where a bar crosses them. Labels stay numbered 1..N."""
     count = int(labels.max()) + 1
@@ -566,13 +566,14 @@ def summary_row(result: ImageResult) -> dict:
 
 def _annotation_notes(result: ImageResult) -> List[str]:
     kinds = [a.kind for a in result.image.annotations]
-    found = [f"{kinds.count(k)} {name}" for k, name in (("box", "label box(es)"), ("bar", "scale bar(s)"))
+    found = [f"{kinds.count(k)} {name}" for k, name in (("box", "label box(es)"), ("bar", "scale bar(s)"),
+                                                         ("text", "word(s) of text"))
              if k in kinds]
     if not found and not result.left_out_as_annotations:
         return []
     where = f"{', '.join(found)}; " if found else ""
     return [f"drawn over the image: {where}{result.left_out_as_annotations} particle(s) left out as drawn "
-            f"(inside a box or bar, or letters and numbers)"]
+            f"(inside a box, bar or word, or letters and numbers)"]
 
 
 def plot_size_histogram(records: Sequence[dict], path: str) -> None:

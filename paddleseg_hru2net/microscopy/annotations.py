@@ -36,13 +36,14 @@ one of the annotators' 4,717.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import List, Optional
 
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Annotation", "flat_pixels", "find_annotations", "annotation_mask", "drawn_particles"]
+__all__ = ["Annotation", "flat_pixels", "find_annotations", "find_text", "annotation_mask", "drawn_particles"]
 
 #: Grey levels a drawn region may vary by within a 3 x 3 neighbourhood.
 FLAT_RANGE = 3
@@ -65,11 +66,22 @@ DRAWN_PARTICLE_MAX_IMAGE_SHARE = 0.01
 DRAWN_STROKE_SHARE = 0.5
 #: Pixels added around each annotation: the drawn edge and its anti-aliasing are not flat.
 MARGIN = 2
+#: Words OCR reads in an image that are text (:func:`find_text`): any of at least this many
+#: letters and digits read with at least this confidence ...
+TEXT_MIN_CHARACTERS = 3
+TEXT_MIN_CONFIDENCE = 90.0
+#: ... and panel labels, a letter or roman numeral in brackets ("(a)", "(iv)"), read with at
+#: least this confidence; scale bar labels ("200 nm") at any.
+PANEL_LABEL_MIN_CONFIDENCE = 80.0
+_PANEL_LABEL = re.compile(r"^\(([A-Za-z]|[ivx]+)\)[.,]?$")
+_LETTER_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
+#: Images are read by OCR reduced to at most this many pixels along their longer side.
+_OCR_LONGEST_SIDE = 2048
 
 
 @dataclass(frozen=True)
 class Annotation:
-    """A burnt-in annotation: ``kind`` ``box`` or ``bar``, its bounding box in pixels."""
+    """A burnt-in annotation: ``kind`` ``box``, ``bar`` or ``text``, its bounding box in pixels."""
     kind: str
     top: int
     left: int
@@ -123,6 +135,35 @@ def find_annotations(grey: np.ndarray, flat: Optional[np.ndarray] = None) -> Lis
         if kind:
             found.append(Annotation(kind, window[0].start, window[1].start, height, width))
     return found
+
+
+def find_text(grey: np.ndarray) -> List[Annotation]:
+    """Words printed over ``grey`` (module docstring), as ``text`` annotations: of the words OCR
+    reads (:func:`~paddleseg_hru2net.microscopy.ocr.ocr_words`), scale bar labels, panel labels
+    and longer words read with high confidence. Empty without Tesseract."""
+    from paddleseg_hru2net.microscopy.ocr import ocr_words
+    from paddleseg_hru2net.microscopy.scale_bar import scale_bar_labels
+    step = -(-max(grey.shape) // _OCR_LONGEST_SIDE)
+    words = ocr_words(grey[::step, ::step])
+    text = [box for _, _, box in scale_bar_labels(words)]
+    for word in words:
+        if _is_text(word.text, word.confidence) and not any(_within(word, box) for box in text):
+            text.append(word)
+    return [Annotation("text", word.top * step, word.left * step, word.height * step, word.width * step)
+            for word in text]
+
+
+def _is_text(word: str, confidence: float) -> bool:
+    """Whether an OCR'd word is surely text, not a particle read as a letter ("o", "e", "Q" are
+    read over round particles with confidence up to 95)."""
+    if _PANEL_LABEL.match(word):
+        return confidence >= PANEL_LABEL_MIN_CONFIDENCE
+    return len(_LETTER_OR_DIGIT.findall(word)) >= TEXT_MIN_CHARACTERS and confidence >= TEXT_MIN_CONFIDENCE
+
+
+def _within(inner, outer) -> bool:
+    return (outer.left <= inner.left and inner.left + inner.width <= outer.left + outer.width
+            and outer.top <= inner.top and inner.top + inner.height <= outer.top + outer.height)
 
 
 def annotation_mask(grey: np.ndarray, annotations: List[Annotation]) -> np.ndarray:

@@ -3,10 +3,9 @@
 Most microscopes print a data bar under the image with a scale bar: a line (often with end
 ticks) and its length as text, "200 nm" or "1 µm". Reading it takes two steps:
 
-1. **the label**, by Tesseract OCR (the ``tesseract`` program, an apt package that
-   ``scripts/install_system_packages.sh`` installs; called as a program, so no Python binding
-   is needed): words are read from the data bar enlarged 3x, and a number followed by a length
-   unit (``nm``, ``µm``/``um``, ``mm``) is a candidate label;
+1. **the label**, by Tesseract OCR (:mod:`~paddleseg_hru2net.microscopy.ocr`): words are read
+   from the data bar enlarged 3x, and a number followed by a length unit (``nm``, ``µm``/``um``,
+   ``mm``) is a candidate label;
 2. **the bar**: near each label (the rows under and over it, a few label widths to either side)
    the longest horizontal run of pixels that differ strongly from the data bar's background.
 
@@ -19,19 +18,16 @@ the size unknown rather than wrong.
 """
 from __future__ import annotations
 
-import io
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import List, Optional
 
 import numpy as np
 
+from paddleseg_hru2net.microscopy.ocr import Word, ocr_words, tesseract_available
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
-__all__ = ["ScaleBar", "Word", "tesseract_available", "ocr_words", "scale_bar_labels", "bar_length_px",
-           "read_scale_bar"]
+__all__ = ["ScaleBar", "scale_bar_labels", "bar_length_px", "read_scale_bar"]
 
 _ENLARGE = 3
 _MIN_BAR_PX = 8
@@ -39,17 +35,6 @@ _INK_CONTRAST = 60
 _NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?)$")
 _NUMBER_AND_UNIT = re.compile(r"^(\d+(?:[.,]\d+)?)(nm|µm|μm|um|mm)$")
 _UNIT = re.compile(r"^(nm|µm|μm|um|mm)$")
-
-
-@dataclass(frozen=True)
-class Word:
-    """A word read by OCR, its box in the data bar's pixels."""
-
-    text: str
-    left: int
-    top: int
-    width: int
-    height: int
 
 
 @dataclass(frozen=True)
@@ -63,29 +48,6 @@ class ScaleBar:
     @property
     def pixel_size_nm(self) -> float:
         return self.length_nm / self.length_px
-
-
-def tesseract_available() -> bool:
-    return shutil.which("tesseract") is not None
-
-
-def ocr_words(grey: np.ndarray) -> List[Word]:
-    """Words of a grey image by Tesseract (sparse text), boxes in ``grey``'s pixels."""
-    from PIL import Image
-    enlarged = np.kron(grey, np.ones((_ENLARGE, _ENLARGE), np.uint8))
-    png = io.BytesIO()
-    Image.fromarray(enlarged).save(png, format="PNG")
-    done = subprocess.run(["tesseract", "stdin", "stdout", "--psm", "11", "tsv"], input=png.getvalue(),
-                          capture_output=True, timeout=60)
-    if done.returncode != 0:
-        return []
-    words = []
-    for line in done.stdout.decode("utf-8", "replace").splitlines()[1:]:
-        fields = line.split("\t")
-        if len(fields) == 12 and fields[11].strip():
-            left, top, width, height = (int(v) // _ENLARGE for v in fields[6:10])
-            words.append(Word(fields[11].strip(), left, top, width, height))
-    return words
 
 
 def _unit_length_nm(number: str, unit: str) -> Optional[float]:
@@ -111,7 +73,8 @@ def scale_bar_labels(words: List[Word]) -> List[tuple]:
                 length = _unit_length_nm(word.text, unit.text)
                 if length:
                     box = Word(f"{word.text} {unit.text}", word.left, min(word.top, unit.top),
-                               unit.left + unit.width - word.left, max(word.height, unit.height))
+                               unit.left + unit.width - word.left, max(word.height, unit.height),
+                               min(word.confidence, unit.confidence))
                     labels.append((box.text, length, box))
     return labels
 
@@ -161,7 +124,7 @@ def read_scale_bar(data_bar: np.ndarray) -> Optional[ScaleBar]:
     """The scale bar of a data bar (the rows under the image), or None."""
     if data_bar.size == 0 or not tesseract_available():
         return None
-    for text, length_nm, box in scale_bar_labels(ocr_words(data_bar)):
+    for text, length_nm, box in scale_bar_labels(ocr_words(data_bar, _ENLARGE)):
         length_px = bar_length_px(data_bar, box)
         if length_px:
             return ScaleBar(text, length_nm, length_px)
