@@ -20,21 +20,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from paddleseg_hru2net.microscopy.ocr import Word, ocr_words, tesseract_available
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
-__all__ = ["ScaleBar", "scale_bar_labels", "bar_length_px", "read_scale_bar"]
+__all__ = ["ScaleBar", "LENGTH_UNITS", "printed_lengths", "scale_bar_labels", "bar_length_px", "read_scale_bar"]
 
 _ENLARGE = 3
 _MIN_BAR_PX = 8
 _INK_CONTRAST = 60
 _NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?)$")
-_NUMBER_AND_UNIT = re.compile(r"^(\d+(?:[.,]\d+)?)(nm|µm|μm|um|mm)$")
-_UNIT = re.compile(r"^(nm|µm|μm|um|mm)$")
+#: The length units a scale bar label may give.
+LENGTH_UNITS = ("nm", "µm", "μm", "um", "mm")
 
 
 @dataclass(frozen=True)
@@ -54,28 +54,38 @@ def _unit_length_nm(number: str, unit: str) -> Optional[float]:
     return length_in_nm(float(number.replace(",", ".")), unit)
 
 
-def scale_bar_labels(words: List[Word]) -> List[tuple]:
-    """``(label text, length in nm, box Word)`` for every "<number> <unit>" among ``words``
-    (one token, or a number followed by a unit on the same line)."""
-    labels = []
+def printed_lengths(words: List[Word], units: Sequence[str] = LENGTH_UNITS) -> List[Tuple[str, str, Word]]:
+    """``(number, unit, box)`` for every "<number> <unit>" among ``words``: one token, or a
+    number followed by a unit on the same line (the box then covers both, with the lower of
+    their confidences); ``units`` are the unit spellings taken."""
+    unit_pattern = "|".join(re.escape(unit) for unit in units)
+    joined_pattern = re.compile(rf"^(\d+(?:[.,]\d+)?)({unit_pattern})$")
+    lengths = []
     for index, word in enumerate(words):
-        joined = _NUMBER_AND_UNIT.match(word.text)
+        joined = joined_pattern.match(word.text)
         if joined:
-            length = _unit_length_nm(*joined.groups())
-            if length:
-                labels.append((word.text, length, word))
+            lengths.append((joined.group(1), joined.group(2), word))
             continue
         if _NUMBER.match(word.text) and index + 1 < len(words):
             unit = words[index + 1]
             same_line = abs(unit.top + unit.height / 2 - word.top - word.height / 2) < max(word.height, 4)
             near = 0 <= unit.left - (word.left + word.width) < 3 * max(word.height, 4)
-            if _UNIT.match(unit.text) and same_line and near:
-                length = _unit_length_nm(word.text, unit.text)
-                if length:
-                    box = Word(f"{word.text} {unit.text}", word.left, min(word.top, unit.top),
-                               unit.left + unit.width - word.left, max(word.height, unit.height),
-                               min(word.confidence, unit.confidence))
-                    labels.append((box.text, length, box))
+            if unit.text in units and same_line and near:
+                box = Word(f"{word.text} {unit.text}", word.left, min(word.top, unit.top),
+                           unit.left + unit.width - word.left, max(word.height, unit.height),
+                           min(word.confidence, unit.confidence))
+                lengths.append((word.text, unit.text, box))
+    return lengths
+
+
+def scale_bar_labels(words: List[Word]) -> List[tuple]:
+    """``(label text, length in nm, box Word)`` for every "<number> <unit>" among ``words``
+    (:func:`printed_lengths`) whose length is known."""
+    labels = []
+    for number, unit, box in printed_lengths(words):
+        length = _unit_length_nm(number, unit)
+        if length:
+            labels.append((box.text, length, box))
     return labels
 
 
