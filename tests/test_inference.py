@@ -207,3 +207,42 @@ def test_flips_are_recorded_per_model_and_the_commands_can_override_them():
     assert analyze.parse_args(["in", "--out", "o"]).flips is None
     assert analyze.parse_args(["in", "--out", "o", "--flips"]).flips is True
     assert validate_analysis.parse_args(["--manifest", "m", "--no-flips"]).flips is False
+
+
+def _dark_edge_runner(batch: np.ndarray) -> np.ndarray:
+    """Stands in for a model that sees contacts at some scales only: particle where the pixel
+    is bright, less so within 2 px (of the window it sees) of a darker pixel - a fixed reach in
+    pixels, so its maps differ with the image's scale."""
+    from scipy import ndimage
+    bright = batch[:, :1] > 0
+    near_dark = ndimage.minimum_filter(batch[:, :1], size=(1, 1, 5, 5)) < 0
+    score = np.where(bright, np.where(near_dark, 0.5, 3.0), -3.0).astype(np.float32)
+    return np.concatenate([-score, score], axis=1)
+
+
+def test_views_average_the_image_resampled_by_each_factor_back_on_its_grid():
+    """With views (1, 1.5) the probabilities are the mean of the image's own and those of the
+    image enlarged 1.5x, brought back to its grid - by hand the same; the shape stays the
+    image's; the views are recorded with the feed, and ``--views`` reaches the commands."""
+    from paddleseg_hru2net.cli import analyze, validate_analysis
+    from paddleseg_hru2net.inference import ModelSource
+    from paddleseg_hru2net.inference.feed import recorded_settings
+    from paddleseg_hru2net.inference.segmenter import Segmenter, probabilities_on_grid
+    from paddleseg_hru2net.microscopy.resampling import resample
+    plain = Segmenter(_dark_edge_runner, Feed(window=(32, 32)), "test", ModelSource(name="edges"))
+    viewing = plain.with_views((1.0, 1.5))
+    grey = np.zeros((41, 57), np.uint8)
+    grey[8:30, 10:24] = 200
+    grey[8:30, 26:44] = 200
+    averaged = viewing.probabilities(grey)
+    assert averaged.shape == (2, 41, 57)
+    by_hand = (plain.probabilities(grey) + probabilities_on_grid(plain.probabilities(resample(grey, 1.5)), grey.shape)) / 2
+    np.testing.assert_allclose(averaged, by_hand, atol=1e-6)
+    assert not np.allclose(averaged, plain.probabilities(grey), atol=0.05)
+    np.testing.assert_allclose(averaged.sum(axis=0), 1.0, atol=1e-5)
+    assert viewing.feed.views == (1.0, 1.5) and plain.with_views(None) is plain
+    assert Feed(window=(32, 32), **recorded_settings(viewing.feed.as_dict())).views == (1.0, 1.5)
+    with pytest.raises(ValueError, match="views"):
+        Feed(window=(32, 32), views=(1.0, 0.0))
+    assert analyze.parse_args(["in", "--out", "o", "--views", "1", "1.5"]).views == [1.0, 1.5]
+    assert validate_analysis.parse_args(["--manifest", "m"]).views is None

@@ -28,13 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-import cv2
 import numpy as np
 from scipy import ndimage
 
 from paddleseg_hru2net.analysis.confidence import distrusted_coverage_and_confidence
 from paddleseg_hru2net.analysis.particle_size import diameter_from_autocorrelation
-from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of
+from paddleseg_hru2net.inference.segmenter import Segmenter, particle_probability_of, probabilities_on_grid
 from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
 from paddleseg_hru2net.microscopy.resampling import resample
 
@@ -92,10 +91,7 @@ def probabilities_at(segmenter: Segmenter, grey: np.ndarray, factor: float
     if factor == 1.0:
         return segmenter.probabilities(grey), None
     scaled = segmenter.probabilities(resample(grey, factor))
-    height, width = grey.shape
-    back = np.stack([cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
-                     for plane in scaled])
-    return back / back.sum(axis=0, keepdims=True), scaled
+    return probabilities_on_grid(scaled, grey.shape), scaled
 
 
 def _nearest_indices(size: int, scaled_size: int) -> np.ndarray:

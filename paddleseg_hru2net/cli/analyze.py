@@ -20,7 +20,7 @@ import math
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, add_flips_option, doc_parser, friendly_main, positive_pair
+from paddleseg_hru2net.cli.common import UserError, add_augmentation_options, doc_parser, friendly_main, positive_pair
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -60,7 +60,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
                         help="segment at the image's own scale (default: resample to the model's "
                              "scale by pixel size, or by a first pass where the size is unknown)")
-    add_flips_option(parser)
+    add_augmentation_options(parser)
     parser.add_argument("--resume", action="store_true",
                         help="finish an interrupted run in --out: images already done are kept")
     parser.add_argument("--overwrite", action="store_true",
@@ -70,6 +70,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def _check_numbers(args: argparse.Namespace) -> None:
     positive_pair(args.window, "--window")
+    if args.views is not None and min(args.views) <= 0:
+        raise UserError(f"--views takes positive scale factors, got {' '.join(map(str, args.views))}")
     if args.pixel_size is not None and not (math.isfinite(args.pixel_size) and args.pixel_size > 0):
         raise UserError(f"--pixel-size must be a positive number of nanometres, got {args.pixel_size}")
     if args.data_bar_rows is not None and args.data_bar_rows < 0:
@@ -127,7 +129,7 @@ def analysis_models(args: argparse.Namespace) -> list:
                                   model=args.model)]
     models = []
     for source in sources:
-        segmenter = load_segmenter(source, args.backend, args.window).with_flips(args.flips)
+        segmenter = load_segmenter(source, args.backend, args.window).with_flips(args.flips).with_views(args.views)
         models.append(AnalysisModel(segmenter, _splittings(args, source), source.name or source.describe()))
     return models
 
@@ -172,7 +174,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     models = analysis_models(args)
     settings = {"model": " or ".join(m.name for m in models),
                 "models": {m.name: {"window": list(m.segmenter.feed.window), "flips": m.segmenter.feed.flips,
-                                    **m.splittings.as_record()} for m in models}}
+                                    "views": list(m.segmenter.feed.views), **m.splittings.as_record()} for m in models}}
     outcome = analyze_folder(args.input, args.out, segmentation_function(models, args.native_scale),
                              args.pixel_size, args.data_bar_rows, resume=args.resume,
                              settings=dict(settings, native_scale=args.native_scale),

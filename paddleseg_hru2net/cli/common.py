@@ -83,13 +83,18 @@ def add_opts_argument(parser) -> None:
                         help="override config keys: --opts key1=value1 key2=value2")
 
 
-def add_flips_option(parser) -> None:
-    """``--flips`` / ``--no-flips``, shared by the commands that run the analysis (``Feed.flips``)."""
+def add_augmentation_options(parser) -> None:
+    """``--flips`` / ``--no-flips`` (``Feed.flips``) and ``--views`` (``Feed.views``), shared by
+    the commands that run the analysis."""
     import argparse
     parser.add_argument("--flips", action=argparse.BooleanOptionalAction, default=None,
                         help="average the model over the image and its three flipped copies (four "
                              "times the model time) or not; default: as recorded with the model "
                              "(the generalist does, the TiO2 specialist does not)")
+    parser.add_argument("--views", type=float, nargs="+", default=None, metavar="FACTOR",
+                        help="average the model over the image resampled by each factor (1 is the "
+                             "image as it is; 1.5 costs 2.25 times its model time); default: as "
+                             "recorded with the model (the TiO2 specialist: 1 1.5, the generalist: 1)")
 
 
 def positive_pair(values: Optional[List[int]], option: str) -> Optional[List[int]]:

@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, add_flips_option, doc_parser, friendly_main
+from paddleseg_hru2net.cli.common import UserError, add_augmentation_options, doc_parser, friendly_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -42,7 +42,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--min-core-area", dest="min_core_area", type=int, default=None)
     parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
                         help="segment at the image's own scale (as hru2net analyze --native-scale)")
-    add_flips_option(parser)
+    add_augmentation_options(parser)
     parser.add_argument("--invert", action="store_true",
                         help="invert the images' contrast first (dark particles on a bright background)")
     parser.add_argument("--rescale", type=float, default=1.0,
@@ -154,6 +154,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for model in models:
         print(f"model: {model.name}, backend {model.segmenter.backend}, window "
               f"{list(model.segmenter.feed.window)}, flips {'on' if model.segmenter.feed.flips else 'off'}, "
+              f"views {list(model.segmenter.feed.views)}, "
               f"split {args.split}, {model.splittings.as_record()}")
     if len(models) > 1:
         used = Counter(model for model, _ in made_by)

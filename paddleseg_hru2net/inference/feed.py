@@ -16,7 +16,7 @@ POLARITY_SOURCES = ("histogram", "confidence", "shape")
 #: The :class:`Feed` settings a training run records (``train_meta.json``) and an exported model
 #: carries (``deploy.yaml``): what the weights know, beyond their window and normalisation.
 RECORDED_SETTINGS = ("pixel_size_nm", "particle_diameter_px", "polarity", "size_from", "polarity_from",
-                     "flips")
+                     "flips", "views")
 
 
 def overlap_stride(window: Sequence[int]) -> Tuple[int, int]:
@@ -52,6 +52,11 @@ class Feed:
             up-down and both, and the four probability maps (flipped back) averaged - four
             times the model's time. Recorded per model, chosen on its validation images
             (``docs/results.md``: "Flipped copies"); ``--flips`` / ``--no-flips`` override it.
+        views: test-time augmentation by scale: the factors each image is also segmented at
+            (resampled by them, the probabilities resampled back and averaged); ``(1.0,)``, the
+            default, segments it as it is only. A view at 1.5 costs 2.25 times the model's time
+            of the image. Recorded per model, chosen on its validation images (``docs/results.md``:
+            "Views at 1.5x"); ``--views`` overrides it.
         stride: ``(height, width)`` step between windows; default 3/4 of the window.
     """
 
@@ -66,6 +71,7 @@ class Feed:
     size_from: str = "first_pass"
     polarity_from: str = "histogram"
     flips: bool = False
+    views: Tuple[float, ...] = (1.0,)
     stride: Tuple[int, int] = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -82,6 +88,10 @@ class Feed:
         if len(stride) != 2 or min(stride) < 1:
             raise ValueError(f"stride must be two positive steps (height, width), got {self.stride}")
         object.__setattr__(self, "stride", stride)
+        views = tuple(float(v) for v in self.views)
+        if not views or min(views) <= 0:
+            raise ValueError(f"views must be one or more positive scale factors, got {self.views}")
+        object.__setattr__(self, "views", views)
         object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
         object.__setattr__(self, "std", tuple(float(v) for v in self.std))
 
@@ -109,7 +119,7 @@ class Feed:
                 "mean": list(self.mean), "std": list(self.std), "num_classes": self.num_classes,
                 "pixel_size_nm": self.pixel_size_nm, "particle_diameter_px": self.particle_diameter_px,
                 "polarity": self.polarity, "size_from": self.size_from,
-                "polarity_from": self.polarity_from, "flips": self.flips}
+                "polarity_from": self.polarity_from, "flips": self.flips, "views": list(self.views)}
 
 
 def recorded_settings(record: Mapping[str, Any]) -> Dict[str, Any]:

@@ -11,10 +11,21 @@ from paddleseg_hru2net.inference.feed import Feed
 from paddleseg_hru2net.inference.source import ModelSource
 from paddleseg_hru2net.inference.windows import DEFAULT_BATCH, BatchRunner, image_probabilities
 
-__all__ = ["Segmenter", "particle_probability_of", "interior_probability_of", "centre_probability_of"]
+__all__ = ["Segmenter", "particle_probability_of", "interior_probability_of", "centre_probability_of",
+           "probabilities_on_grid"]
 
 #: The image axes each copy is flipped along: none, columns (left-right), rows (up-down), both.
 _FLIPS = ((), (1,), (0,), (0, 1))
+
+
+def probabilities_on_grid(probabilities: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Class probabilities ``(K, h, w)`` of a resampled image brought to the image's own grid
+    ``shape`` ``(H, W)`` (bilinear, each pixel's classes summing to 1 again)."""
+    import cv2
+    height, width = shape[:2]
+    back = np.stack([cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR)
+                     for plane in probabilities])
+    return back / back.sum(axis=0, keepdims=True)
 
 
 def particle_probability_of(probabilities: np.ndarray) -> np.ndarray:
@@ -78,9 +89,29 @@ class Segmenter:
             return self
         return replace(self, feed=replace(self.feed, flips=flips), model_seconds=0.0)
 
+    def with_views(self, views: Optional[Sequence[float]]) -> "Segmenter":
+        """The same model, segmenting each image at these scale factors and averaging
+        (``Feed.views``; None keeps the model's own setting)."""
+        if views is None or tuple(float(v) for v in views) == self.feed.views:
+            return self
+        return replace(self, feed=replace(self.feed, views=tuple(views)), model_seconds=0.0)
+
     def probabilities(self, grey: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(K, H, W)`` of a whole grey image by blended sliding windows
-        (averaged over flipped copies where ``Feed.flips`` says so)."""
+        """Class probabilities ``(K, H, W)`` of a whole grey image by blended sliding windows,
+        averaged over the image's views (``Feed.views``: the image resampled by each factor,
+        its probabilities resampled back) and flipped copies where ``Feed.flips`` says so."""
+        if self.feed.views == (1.0,):
+            return self._flipped_probabilities(grey)
+        total = sum(self._view_probabilities(grey, factor) for factor in self.feed.views)
+        return np.ascontiguousarray(total / len(self.feed.views), dtype=np.float32)
+
+    def _view_probabilities(self, grey: np.ndarray, factor: float) -> np.ndarray:
+        if factor == 1.0:
+            return self._flipped_probabilities(grey)
+        from paddleseg_hru2net.microscopy.resampling import resample
+        return probabilities_on_grid(self._flipped_probabilities(resample(grey, factor)), grey.shape)
+
+    def _flipped_probabilities(self, grey: np.ndarray) -> np.ndarray:
         if not self.feed.flips:
             return image_probabilities(grey, self._timed_run, self.feed, self.batch_size)
         total = sum(np.flip(image_probabilities(np.ascontiguousarray(np.flip(grey, axes)), self._timed_run,
