@@ -246,3 +246,8 @@ def test_views_average_the_image_resampled_by_each_factor_back_on_its_grid():
         Feed(window=(32, 32), views=(1.0, 0.0))
     assert analyze.parse_args(["in", "--out", "o", "--views", "1", "1.5"]).views == [1.0, 1.5]
     assert validate_analysis.parse_args(["--manifest", "m"]).views is None
+    from paddleseg_hru2net.analysis.scale import probabilities_at
+    enlarged, _ = probabilities_at(viewing, grey, 2.0)  # enlarged for the model: the image as it is only
+    np.testing.assert_allclose(enlarged, probabilities_at(plain, grey, 2.0)[0], atol=1e-6)
+    shrunk, _ = probabilities_at(viewing, grey, 0.8)
+    assert not np.allclose(shrunk, probabilities_at(plain, grey, 0.8)[0], atol=0.05)

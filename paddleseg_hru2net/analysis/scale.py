@@ -87,9 +87,13 @@ def median_particle_diameter(particle: np.ndarray, threshold: float = 0.5,
 def probabilities_at(segmenter: Segmenter, grey: np.ndarray, factor: float
                      ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     """Class probabilities ``(K, H, W)`` on ``grey``'s own grid, segmented at ``factor``, and
-    those at the segmentation scale (None when ``factor`` is 1)."""
+    those at the segmentation scale (None when ``factor`` is 1). An image enlarged for the model
+    (``factor`` > 1) is segmented without the model's further views (``Feed.views``): it is
+    blurred already, and the splitting for enlarged images was chosen without them."""
     if factor == 1.0:
         return segmenter.probabilities(grey), None
+    if factor > 1.0:
+        segmenter = segmenter.with_views((1.0,))
     scaled = segmenter.probabilities(resample(grey, factor))
     return probabilities_on_grid(scaled, grey.shape), scaled
 

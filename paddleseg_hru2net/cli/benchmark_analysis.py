@@ -4,7 +4,8 @@
 
 Side by side in one run, on one full frame (data bar kept, so the whole 1024 x 768 frame is
 segmented): the default ``hru2net analyze``, the same with ``--flips`` (the image and its three
-flipped copies averaged), the specialist alone where the default is the automatic choice (which
+flipped copies averaged) and with ``--views 1`` (the image as it is only, where the model
+records more views), the specialist alone where the default is the automatic choice (which
 checks it against the generalist), the fastest float backend when the default is not one (int8),
 and ``hru2net analyze --backend paddle`` as whole commands (separate processes,
 model cache warm, median of --repeats), one raw forward pass of the whole frame by the default
@@ -112,13 +113,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddleseg_hru2net.inference.source import DEFAULT_MODEL, auto_choice_available
     # the automatic choice checks the specialist against the generalist: what that costs
     alone = DEFAULT_MODEL if args.model is None and auto_choice_available() else None
-    runs: Dict[str, List[float]] = {"default": [], "flips": [], "float": [], "paddle": [], "alone": []}
+    runs: Dict[str, List[float]] = {"default": [], "flips": [], "views": [], "float": [], "paddle": [],
+                                    "alone": []}
     for index in range(max(args.repeats, args.paddle_repeats)):
         if index < args.repeats:
             runs["default"].append(time_command(_command(args.image, None, args.model,
                                                          os.path.join(work, f"default{index}"))))
             runs["flips"].append(time_command(_command(args.image, None, args.model,
                                                        os.path.join(work, f"flips{index}"), ["--flips"])))
+            runs["views"].append(time_command(_command(args.image, None, args.model,
+                                                       os.path.join(work, f"views{index}"), ["--views", "1"])))
             if alone:
                 runs["alone"].append(time_command(_command(args.image, None, alone,
                                                            os.path.join(work, f"alone{index}"))))
@@ -139,6 +143,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     flips = statistics.median(runs["flips"])
     print(f"| hru2net analyze --flips ({backend}; {flips / default:.2f}x the default's time) | {flips:.2f} | "
           f"{len(runs['flips'])} | {paddle / flips:.2f}x |")
+    as_it_is = statistics.median(runs["views"])
+    print(f"| hru2net analyze --views 1 ({backend}; the default takes {default / as_it_is:.2f}x its time) | "
+          f"{as_it_is:.2f} | {len(runs['views'])} | {paddle / as_it_is:.2f}x |")
     if runs["alone"]:
         by_itself = statistics.median(runs["alone"])
         print(f"| hru2net analyze --model {alone} (no automatic choice; the default takes "

@@ -56,7 +56,8 @@ class Feed:
             (resampled by them, the probabilities resampled back and averaged); ``(1.0,)``, the
             default, segments it as it is only. A view at 1.5 costs 2.25 times the model's time
             of the image. Recorded per model, chosen on its validation images (``docs/results.md``:
-            "Views at 1.5x"); ``--views`` overrides it.
+            "Views of the image enlarged"); ``--views`` overrides it. The analysis leaves them
+            out where it enlarges an image for the model (``analysis.scale.probabilities_at``).
         stride: ``(height, width)`` step between windows; default 3/4 of the window.
     """
 
