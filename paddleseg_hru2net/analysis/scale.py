@@ -92,9 +92,7 @@ def probabilities_at(segmenter: Segmenter, grey: np.ndarray, factor: float
     blurred already, and the splitting for enlarged images was chosen without them."""
     if factor == 1.0:
         return segmenter.probabilities(grey), None
-    if factor > 1.0:
-        segmenter = segmenter.with_views((1.0,))
-    scaled = segmenter.probabilities(resample(grey, factor))
+    scaled = segmenter.probabilities(resample(grey, factor), views=(1.0,) if factor > 1.0 else None)
     return probabilities_on_grid(scaled, grey.shape), scaled
 
 

@@ -20,7 +20,8 @@ import math
 import sys
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, add_augmentation_options, doc_parser, friendly_main, positive_pair
+from paddleseg_hru2net.cli.common import (UserError, add_augmentation_options, doc_parser, friendly_main,
+                                          positive_pair)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -129,7 +130,8 @@ def analysis_models(args: argparse.Namespace) -> list:
                                   model=args.model)]
     models = []
     for source in sources:
-        segmenter = load_segmenter(source, args.backend, args.window).with_flips(args.flips).with_views(args.views)
+        segmenter = load_segmenter(source, args.backend, args.window)
+        segmenter = segmenter.with_flips(args.flips).with_views(args.views)
         models.append(AnalysisModel(segmenter, _splittings(args, source), source.name or source.describe()))
     return models
 
@@ -174,7 +176,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     models = analysis_models(args)
     settings = {"model": " or ".join(m.name for m in models),
                 "models": {m.name: {"window": list(m.segmenter.feed.window), "flips": m.segmenter.feed.flips,
-                                    "views": list(m.segmenter.feed.views), **m.splittings.as_record()} for m in models}}
+                                    "views": list(m.segmenter.feed.views), **m.splittings.as_record()}
+                           for m in models}}
     outcome = analyze_folder(args.input, args.out, segmentation_function(models, args.native_scale),
                              args.pixel_size, args.data_bar_rows, resume=args.resume,
                              settings=dict(settings, native_scale=args.native_scale),

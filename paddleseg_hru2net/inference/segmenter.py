@@ -96,14 +96,16 @@ class Segmenter:
             return self
         return replace(self, feed=replace(self.feed, views=tuple(views)), model_seconds=0.0)
 
-    def probabilities(self, grey: np.ndarray) -> np.ndarray:
+    def probabilities(self, grey: np.ndarray, views: Optional[Sequence[float]] = None) -> np.ndarray:
         """Class probabilities ``(K, H, W)`` of a whole grey image by blended sliding windows,
-        averaged over the image's views (``Feed.views``: the image resampled by each factor,
-        its probabilities resampled back) and flipped copies where ``Feed.flips`` says so."""
-        if self.feed.views == (1.0,):
+        averaged over the image's views (``views``, else ``Feed.views``: the image resampled by
+        each factor, its probabilities resampled back) and flipped copies where ``Feed.flips``
+        says so."""
+        views = self.feed.views if views is None else tuple(float(v) for v in views)
+        if views == (1.0,):
             return self._flipped_probabilities(grey)
-        total = sum(self._view_probabilities(grey, factor) for factor in self.feed.views)
-        return np.ascontiguousarray(total / len(self.feed.views), dtype=np.float32)
+        total = sum(self._view_probabilities(grey, factor) for factor in views)
+        return np.ascontiguousarray(total / len(views), dtype=np.float32)
 
     def _view_probabilities(self, grey: np.ndarray, factor: float) -> np.ndarray:
         if factor == 1.0:

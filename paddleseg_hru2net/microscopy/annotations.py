@@ -44,9 +44,9 @@ the 366 EMPS training images (``tools/experiments/text_words.py``) 234 words are
 139 images (0.78 s an image, the median; 16.6 s the slowest, a texture Tesseract searches
 long); 4 of the 8,927 annotated particles lie at least half under one, all beside real text
 (a dot by a "0.5 µm", a particle under the edge of a "200 nm" box, two at a data bar's
-"WD = 2.9 mm"). None are taken on the 26 TiO2 training and val images or on 80 synthetic ones. Tesseract's layout analysis
-reads a label on background, as figures put it, far more surely than one among particles, so
-this finds some of the text, not all of it.
+"WD = 2.9 mm"). None are taken on the 26 TiO2 training and val images or on 80 synthetic
+ones. Tesseract's layout analysis reads a label on background, as figures put it, far more
+surely than one among particles, so this finds some of the text, not all of it.
 """
 from __future__ import annotations
 
@@ -57,7 +57,8 @@ from typing import List, Optional
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Annotation", "flat_pixels", "find_annotations", "find_text", "annotation_mask", "drawn_particles"]
+__all__ = ["Annotation", "flat_pixels", "find_annotations", "find_text", "annotation_mask",
+           "drawn_particles"]
 
 #: Grey levels a drawn region may vary by within a 3 x 3 neighbourhood.
 FLAT_RANGE = 3
@@ -176,7 +177,8 @@ def _is_text(word: str, confidence: float) -> bool:
     read over round particles with confidence up to 95)."""
     if _PANEL_LABEL.match(word):
         return confidence >= PANEL_LABEL_MIN_CONFIDENCE
-    return len(_LETTER_OR_DIGIT.findall(word)) >= TEXT_MIN_CHARACTERS and confidence >= TEXT_MIN_CONFIDENCE
+    characters = len(_LETTER_OR_DIGIT.findall(word))
+    return characters >= TEXT_MIN_CHARACTERS and confidence >= TEXT_MIN_CONFIDENCE
 
 
 def _within(inner, outer) -> bool:
