@@ -292,6 +292,7 @@ def test_analyze_command_default_backend_is_quiet_and_fast_path(tmp_path):
     (["--pixel-size", "-5"], "--pixel-size"),
     (["--pixel-size", "0"], "--pixel-size"),
     (["--pixel-size", "nan"], "--pixel-size"),
+    (["--views", "1", "0"], "--views"),
     (["--backend", "paddle", "--model", "nope"], "no shipped model named"),
     (["--model", "auto", "--config", "configs/hru2netp_tio2.yml"], "drop --config"),
 ])
@@ -302,6 +303,13 @@ def test_analyze_refuses_bad_settings_with_a_reason(tmp_path, options, fragment)
                       "--out", str(tmp_path / "out"), *options, check=False)
     assert result.returncode == 2, result.stderr
     assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_validation_tool_refuses_views_that_are_no_scale(tmp_path):
+    from conftest import run_tool
+    result = run_tool("tools/validate_analysis.py", "--manifest", str(tmp_path / "m.json"), "--views", "-1",
+                      check=False)
+    assert result.returncode == 2 and "--views" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_validation_tool_will_not_tune_on_the_test_images(tmp_path):

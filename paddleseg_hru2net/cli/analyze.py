@@ -21,7 +21,7 @@ import sys
 from typing import List, Optional
 
 from paddleseg_hru2net.cli.common import (UserError, add_augmentation_options, doc_parser, friendly_main,
-                                          positive_pair)
+                                          positive_pair, positive_views)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -71,8 +71,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def _check_numbers(args: argparse.Namespace) -> None:
     positive_pair(args.window, "--window")
-    if args.views is not None and min(args.views) <= 0:
-        raise UserError(f"--views takes positive scale factors, got {' '.join(map(str, args.views))}")
+    positive_views(args.views)
     if args.pixel_size is not None and not (math.isfinite(args.pixel_size) and args.pixel_size > 0):
         raise UserError(f"--pixel-size must be a positive number of nanometres, got {args.pixel_size}")
     if args.data_bar_rows is not None and args.data_bar_rows < 0:

@@ -97,6 +97,13 @@ def add_augmentation_options(parser) -> None:
                              "recorded with the model (the TiO2 specialist: 1 1.5, the generalist: 1)")
 
 
+def positive_views(values: Optional[List[float]]) -> Optional[List[float]]:
+    """Check ``--views``: positive scale factors."""
+    if values is not None and min(values) <= 0:
+        raise UserError(f"--views takes positive scale factors, got {' '.join(map(str, values))}")
+    return values
+
+
 def positive_pair(values: Optional[List[int]], option: str) -> Optional[List[int]]:
     """Check a two-number size option (a window, a stride): both at least 1."""
     if values is not None and (len(values) != 2 or min(values) < 1):

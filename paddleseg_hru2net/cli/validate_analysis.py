@@ -18,7 +18,8 @@ import sys
 from collections import Counter
 from typing import List, Optional
 
-from paddleseg_hru2net.cli.common import UserError, add_augmentation_options, doc_parser, friendly_main
+from paddleseg_hru2net.cli.common import (UserError, add_augmentation_options, doc_parser, friendly_main,
+                                          positive_views)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -112,6 +113,7 @@ TUNING_GRID = {"threshold": [0.5], "core_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0
 @friendly_main
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    positive_views(args.views)
     if args.tune and args.split == "test":
         raise UserError("--tune chooses settings: run it on --split val, never on the test images")
     thresholds = args.tune_thresholds or TUNING_GRID["threshold"]
