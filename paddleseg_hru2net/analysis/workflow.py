@@ -20,7 +20,8 @@ import numpy as np
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
                                                   particle_columns, split_particles)
 from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mask, drawn_particles,
-                                                      find_annotations, find_text, flat_pixels)
+                                                      find_annotations, find_text, flat_pixels,
+                                                      labels_mostly_inside)
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
@@ -269,13 +270,11 @@ def _without_annotations(image: SEMImage, mask: np.ndarray,
     text), and those that are drawn marks themselves (letters, numbers:
     :func:`~paddleseg_hru2net.microscopy.annotations.drawn_particles`), are no particles; the
     others keep every pixel, also where a bar crosses them. Labels stay numbered 1..N."""
-    count = int(labels.max()) + 1
     dropped = drawn_particles(image.grey, labels, image.flat_pixels)
     boxed = np.zeros(labels.shape, bool)
     if image.annotations:
         boxed = annotation_mask(image.grey, image.annotations)
-        inside = np.bincount(labels[boxed], minlength=count)
-        dropped = np.union1d(dropped, np.flatnonzero(inside * 2 >= np.bincount(labels.ravel(), minlength=count)))
+        dropped = np.union1d(dropped, labels_mostly_inside(labels, boxed))
     dropped = dropped[dropped > 0]
     if not dropped.size and not image.annotations:
         return mask, labels, None

@@ -58,7 +58,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 __all__ = ["Annotation", "flat_pixels", "find_annotations", "find_text", "annotation_mask",
-           "drawn_particles"]
+           "labels_mostly_inside", "drawn_particles"]
 
 #: Grey levels a drawn region may vary by within a 3 x 3 neighbourhood.
 FLAT_RANGE = 3
@@ -85,12 +85,12 @@ MARGIN = 2
 #: letters and digits read with at least this confidence ...
 TEXT_MIN_CHARACTERS = 3
 TEXT_MIN_CONFIDENCE = 90.0
-#: Tesseract's reading of "µm" in figures' scale bar labels (3 times on the EMPS training images,
-#: "0.5 pm"): text, though no length.
-LENGTH_UNITS_AS_READ = ("pm",)
 #: ... and panel labels, a letter or roman numeral in brackets ("(a)", "(iv)"), read with at
 #: least this confidence; scale bar labels ("200 nm") at any.
 PANEL_LABEL_MIN_CONFIDENCE = 80.0
+#: Tesseract's reading of "µm" in figures' scale bar labels (3 times on the EMPS training images,
+#: "0.5 pm"): text, though no length.
+LENGTH_UNITS_AS_READ = ("pm",)
 _PANEL_LABEL = re.compile(r"^\(([A-Za-z]|[ivx]+)\)[.,]?$")
 _LETTER_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
 #: Images are read by OCR reduced to at most this many pixels along their longer side.
@@ -193,6 +193,16 @@ def annotation_mask(grey: np.ndarray, annotations: List[Annotation]) -> np.ndarr
         mask[max(0, a.top - MARGIN):a.top + a.height + MARGIN,
              max(0, a.left - MARGIN):a.left + a.width + MARGIN] = True
     return mask
+
+
+def labels_mostly_inside(labels: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The ids of the particles of ``labels`` with at least half of their pixels in ``region``
+    (e.g. an :func:`annotation_mask`): what counts as drawn over."""
+    count = int(labels.max()) + 1
+    inside = np.bincount(labels[region], minlength=count)
+    area = np.bincount(labels.ravel(), minlength=count)
+    ids = np.flatnonzero((area > 0) & (inside * 2 >= area))
+    return ids[ids > 0]
 
 
 def drawn_particles(grey: np.ndarray, labels: np.ndarray, flat: Optional[np.ndarray] = None,

@@ -17,7 +17,8 @@ import numpy as np
 __all__ = ["Word", "tesseract_available", "ocr_words"]
 
 #: Seconds Tesseract may take on one image; a page of texture can keep it busy far longer than
-#: real text does (11.7 s for the slowest of the 366 EMPS training images, 0.46 s the median).
+#: real text does (16.6 s for the slowest of the 366 EMPS training images, 0.78 s the median:
+#: ``tools/experiments/text_words.py``).
 OCR_TIMEOUT_SECONDS = 30.0
 
 

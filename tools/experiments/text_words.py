@@ -20,7 +20,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from drawn_marks import emps_annotated, synthetic, tio2  # noqa: E402  (the same image sets)
 
-from paddleseg_hru2net.microscopy.annotations import annotation_mask, find_text  # noqa: E402
+from paddleseg_hru2net.microscopy.annotations import (annotation_mask, find_text,  # noqa: E402
+                                                      labels_mostly_inside)
 
 
 def count(name: str, pairs: Iterable[Tuple[np.ndarray, np.ndarray, object]]) -> None:
@@ -37,9 +38,7 @@ def count(name: str, pairs: Iterable[Tuple[np.ndarray, np.ndarray, object]]) -> 
             continue
         with_text += 1
         words += len(found)
-        inside = np.bincount(labels[annotation_mask(grey, found)], minlength=labels.max() + 1)
-        area = np.bincount(labels.ravel(), minlength=labels.max() + 1)
-        covered += int(((inside * 2 >= area) & (area > 0))[1:].sum())
+        covered += len(labels_mostly_inside(labels, annotation_mask(grey, found)))
     print(f"{name}: {images} images, {particles} annotated particles; {words} words of text in "
           f"{with_text} images; {covered} annotated particles at least half under a word; OCR "
           f"{np.median(seconds):.2f} s an image (median), {max(seconds):.1f} s the slowest", flush=True)
