@@ -21,7 +21,7 @@ from paddleseg_hru2net.analysis.workflow import (ImageResult, SEMImage, Segmenta
 
 __all__ = ["ParticleMatch", "match_particles", "OUTCOMES", "ParticleOutcome", "manual_particle_outcomes", "outcome_table",
            "ImageComparison", "manual_particles",
-           "compare_with_manual", "comparison_table", "summarise", "total_match", "score_splittings"]
+           "compare_with_manual", "annotation_coverage", "comparison_table", "summarise", "total_match", "score_splittings"]
 
 
 @dataclass
@@ -146,15 +146,17 @@ def _outcomes(overlaps: _Overlaps) -> Dict[int, ParticleOutcome]:
 @dataclass
 class ImageComparison:
     """One image's particles, manual against model. Counts and diameters leave out particles
-    cut by the image border (as the analysis summary does); matches count all."""
+    cut by the image border (as the analysis summary does); matches count all. ``pixels_both``
+    and ``pixels_either``: the areas (pixels) of the intersection and union of the manual and the
+    model's particle pixels."""
 
     image: str
     diameters_manual: List[float]
     diameters_model: List[float]
     unit: str
     match: ParticleMatch
-    pixels_both: int
-    pixels_either: int
+    pixels_both: float
+    pixels_either: float
     outcome_diameters: Dict[str, List[float]] = field(default_factory=dict)
     matched_diameter_ratios: List[float] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
@@ -180,6 +182,17 @@ class ImageComparison:
         return self.pixels_both / self.pixels_either if self.pixels_either else 1.0
 
 
+def annotation_coverage(manual_mask: np.ndarray, factor: float, resampled: np.ndarray) -> np.ndarray:
+    """The share of each pixel of an annotation resampled by ``factor`` that its particles cover:
+    ``manual_mask`` area-averaged where shrunk; ``resampled`` (the annotation as
+    :func:`~paddleseg_hru2net.microscopy.resampling.resample_labels` resampled it) where enlarged,
+    each of its pixels lying within one or two annotated ones."""
+    from paddleseg_hru2net.microscopy.resampling import resample
+    if factor < 1.0:
+        return resample((manual_mask > 0).astype(np.float32), factor)
+    return (resampled > 0).astype(np.float32)
+
+
 def manual_particles(image: SEMImage, manual_mask: np.ndarray) -> ImageResult:
     """The annotators' particles: an instance map as it is, or the 4-connected regions of a 0/1
     mask, whose 1-px background lines separate touching particles."""
@@ -192,11 +205,15 @@ def manual_particles(image: SEMImage, manual_mask: np.ndarray) -> ImageResult:
 def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
                         prediction: Union[np.ndarray, Segmentation],
                         splitting: Optional[Splitting] = None,
-                        truth: Optional[ImageResult] = None) -> ImageComparison:
+                        truth: Optional[ImageResult] = None,
+                        manual_coverage: Optional[np.ndarray] = None) -> ImageComparison:
     """Particles of the model (split by ``splitting``, else by the settings the segmentation
     carries, else by the defaults) next to the manual ones (``truth``, computed from
     ``manual_mask`` if not given). ``prediction`` is a :class:`Segmentation`, as ``hru2net
-    analyze`` makes it, or probabilities / a mask on the image's grid."""
+    analyze`` makes it, or probabilities / a mask on the image's grid. ``manual_coverage``: for
+    an annotation resampled to another grid, the share of each pixel its particles cover
+    (:func:`annotation_coverage`); the particle IoU is then that of the annotated area with the
+    model's pixels, which no rounding of the resampled mask changes."""
     model = (analyze_segmentation(image, prediction, splitting) if isinstance(prediction, Segmentation)
              else analyze_image(image, prediction, splitting or Splitting()))
     if manual_mask.shape != model.mask.shape:
@@ -207,8 +224,8 @@ def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
     def diameters(result: ImageResult) -> List[float]:
         return [p.equivalent_diameter for p in result.particles if not p.touches_border]
 
-    manual = manual_mask > 0
-    predicted = model.mask > 0
+    manual = (manual_mask > 0).astype(np.float32) if manual_coverage is None else manual_coverage
+    predicted = (model.mask > 0).astype(np.float32)
     overlaps = _overlaps(truth.labels, model.labels)
     outcomes = _outcomes(overlaps)
     outcome_diameters: Dict[str, List[float]] = {outcome: [] for outcome in OUTCOMES}
@@ -217,7 +234,7 @@ def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
     matched_ratios = [float(np.sqrt(o.area_ratio)) for o in outcomes.values() if o.kind == "matched"]
     return ImageComparison(os.path.basename(image.path), diameters(truth), diameters(model),
                            truth.unit, _matches(overlaps),
-                           int((manual & predicted).sum()), int((manual | predicted).sum()),
+                           float(np.minimum(manual, predicted).sum()), float(np.maximum(manual, predicted).sum()),
                            outcome_diameters, matched_ratios, list(model.warnings))
 
 
@@ -302,14 +319,15 @@ def total_match(rows: Iterable[ImageComparison]) -> ParticleMatch:
 
 def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting]) -> List[tuple]:
     """``(splitting, summary)`` of each candidate over ``samples`` of ``(SEMImage, manual mask,
-    Segmentation or probabilities)``, best F1 first (see :func:`summarise`).
+    Segmentation or probabilities, manual coverage or None)`` (see :func:`compare_with_manual`),
+    best F1 first (see :func:`summarise`).
 
     For choosing the splitting on validation images; never on the test images.
     """
-    truths = [manual_particles(image, manual) for image, manual, _ in samples]
+    truths = [manual_particles(image, manual) for image, manual, _, _ in samples]
     scored = []
     for splitting in splittings:
-        rows = [compare_with_manual(image, manual, probabilities, splitting, truth)
-                for (image, manual, probabilities), truth in zip(samples, truths)]
+        rows = [compare_with_manual(image, manual, probabilities, splitting, truth, coverage)
+                for (image, manual, probabilities, coverage), truth in zip(samples, truths)]
         scored.append((splitting, summarise(rows)))
     return sorted(scored, key=lambda item: -item[1]["f1"])

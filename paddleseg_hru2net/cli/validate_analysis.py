@@ -7,7 +7,10 @@
 For each whole image (data bar cut): particle count and median equivalent circle diameter (nm,
 from the image's own metadata) of the particles not cut by the border, manual against model;
 particle pixel IoU; one-to-one matches (IoU > 0.5), precision, recall, F1. ``--tune`` scores a
-grid of splitting settings and prints the best; it refuses the test split.
+grid of splitting settings and prints the best; it refuses the test split. ``--rescale F``
+measures the analysis at another magnification: the image resampled as the microscope would have
+recorded it, the manual labels with it (each pixel the label covering most of it, so touching
+particles stay apart), and the particle IoU that of the annotated area with the model's pixels.
 """
 from __future__ import annotations
 
@@ -81,29 +84,33 @@ def manual_samples(args):
 
 
 def transformed(image, manual, rescale: float, invert: bool):
-    """The image (and its manual mask) as another microscope might have recorded it: resampled
-    by ``rescale`` (pixel size divided by it) and/or with inverted contrast."""
+    """``(image, manual mask, coverage or None)``: the image and its manual mask as another
+    microscope might have recorded them, resampled by ``rescale`` (pixel size divided by it) and/or
+    with inverted contrast; where resampled, the share of each pixel the annotated particles
+    cover (:func:`~paddleseg_hru2net.analysis.validation.annotation_coverage`)."""
     import dataclasses
 
+    from paddleseg_hru2net.analysis.validation import annotation_coverage
     from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
-    grey = image.grey
+    grey, coverage = image.grey, None
     if rescale != 1.0:
         if not 0.1 <= rescale <= 10:
             raise UserError(f"--rescale {rescale}: use a factor between 0.1 and 10")
-        grey, manual = resample(grey, rescale), resample_labels(manual, rescale)
+        resampled = resample_labels(manual, rescale)
+        grey, manual, coverage = resample(grey, rescale), resampled, annotation_coverage(manual, rescale, resampled)
     if invert:
         grey = 255 - grey
     pixel = image.pixel_size_nm / rescale if image.pixel_size_nm else None
-    return dataclasses.replace(image, grey=grey, pixel_size_nm=pixel), manual
+    return dataclasses.replace(image, grey=grey, pixel_size_nm=pixel), manual, coverage
 
 
 def segmented_samples(args, segment):
-    """``(SEMImage, manual mask, Segmentation)`` of the chosen images, transformed as the options
-    say, one at a time, with a progress bar."""
+    """``(SEMImage, manual mask, Segmentation, manual coverage or None)`` of the chosen images,
+    transformed as the options say (:func:`transformed`), one at a time, with a progress bar."""
     from tqdm import tqdm
     for image, manual in tqdm(list(manual_samples(args)), desc="segmenting"):
-        image, manual = transformed(image, manual, args.rescale, args.invert)
-        yield image, manual, segment(image)
+        image, manual, coverage = transformed(image, manual, args.rescale, args.invert)
+        yield image, manual, segment(image), coverage
 
 
 TUNING_GRID = {"threshold": [0.5], "core_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
@@ -147,10 +154,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("best: " + json.dumps(scored[0][0].as_dict()))
         return 0
     rows, made_by = [], []
-    for image, manual, segmentation in segmented_samples(args, segment):
+    for image, manual, segmentation, coverage in segmented_samples(args, segment):
         # compared one at a time: an image enlarged for the model holds its probabilities at
         # two scales, and 37 of them at once can exhaust the memory of a 24 GiB machine
-        rows.append(compare_with_manual(image, manual, segmentation, None))
+        rows.append(compare_with_manual(image, manual, segmentation, None, manual_coverage=coverage))
         made_by.append((segmentation.model, segmentation.describe_model()))
     total = summarise(rows)
     for model in models:

@@ -1,5 +1,6 @@
 """Resampling a grey image (and its label image) by a factor, as another magnification would have
-recorded it: area averaging when shrinking, bilinear when enlarging, nearest neighbour for labels.
+recorded it: area averaging when shrinking, bilinear when enlarging; labels by majority when
+shrinking, the label under each pixel's centre when enlarging.
 Used to bring images to a model's scale, to prepare training images at one particle size, and to
 test analysis at other magnifications."""
 from __future__ import annotations
@@ -24,9 +25,45 @@ def resample(grey: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(grey, resampled_size(grey.shape, factor), interpolation=interpolation)
 
 
+#: Points per axis spread over each pixel of a resampled label image, which vote for its label.
+_VOTES_PER_AXIS = 4
+
+
 def resample_labels(labels: np.ndarray, factor: float) -> np.ndarray:
-    """An integer label or mask image scaled by ``factor`` by nearest neighbour, to the size
-    :func:`resample` gives; same dtype (label ids up to 2**24 survive)."""
-    scaled = cv2.resize(labels.astype(np.float32), resampled_size(labels.shape, factor),
-                        interpolation=cv2.INTER_NEAREST)
-    return scaled.astype(labels.dtype)
+    """An integer label or mask image scaled by ``factor``, to the size :func:`resample` gives;
+    same dtype. Each pixel takes the label that covers most of it (a vote of points spread evenly
+    over it), background where background ties: a pixel is particle where particles cover more
+    than half of it, as in the mask of :func:`resample` thresholded at 0.5, and a 1-px line
+    between touching particles stays a line when shrunk. (OpenCV's nearest neighbour takes the
+    pixel at the floor of the scaled index: a shift of up to half a pixel against
+    :func:`resample`, and at 0.5x every other such line lost.)"""
+    if factor == 1.0:
+        return labels.copy()
+    width, height = resampled_size(labels.shape, factor)
+    offsets = [(k + 0.5) / _VOTES_PER_AXIS for k in range(_VOTES_PER_AXIS)]
+    rows = [_source_indices(height, labels.shape[0], offset) for offset in offsets]
+    cols = [_source_indices(width, labels.shape[1], offset) for offset in offsets]
+    samples = np.stack([labels[r[:, None], c[None, :]] for r in rows for c in cols])
+    resampled = samples[0].copy()
+    mixed = (samples != samples[0]).any(axis=0)
+    resampled[mixed] = _majority(samples[:, mixed])
+    return resampled
+
+
+def _source_indices(size: int, source_size: int, offset: float) -> np.ndarray:
+    """For each of ``size`` pixels, the source pixel under the point ``offset`` (0-1) across it."""
+    return np.minimum(((np.arange(size) + offset) * source_size / size).astype(np.int64), source_size - 1)
+
+
+def _majority(samples: np.ndarray) -> np.ndarray:
+    """The most frequent value along the first axis of ``samples`` (background, 0, wins ties):
+    sorted, each value's count is the length of its run."""
+    ordered = np.sort(samples, axis=0)
+    votes = len(ordered)
+    steps = np.arange(votes).reshape(-1, *([1] * (ordered.ndim - 1)))
+    starts_run = np.concatenate([np.ones_like(ordered[:1], bool), ordered[1:] != ordered[:-1]])
+    ends_run = np.concatenate([ordered[1:] != ordered[:-1], np.ones_like(ordered[:1], bool)])
+    run_start = np.maximum.accumulate(np.where(starts_run, steps, 0), axis=0)
+    run_end = np.flip(np.minimum.accumulate(np.flip(np.where(ends_run, steps, votes), 0), axis=0), 0)
+    counts = (run_end - run_start + 1) + np.where(ordered == 0, 0.25, 0.0)
+    return np.take_along_axis(ordered, np.argmax(counts, axis=0)[None], axis=0)[0]

@@ -53,7 +53,7 @@ def main(argv: List[str]) -> int:
     add_model_arguments(parser, required=True)
     options = val_options(parser.parse_args(argv), backend="onnxruntime-int8")
     segment = val_segmenter(options)
-    samples = [(image, manual, segment(image)) for image, manual in validate_analysis.manual_samples(options)]
+    samples = [(image, manual, segment(image), None) for image, manual in validate_analysis.manual_samples(options)]
     rows = [("interior", 0.0)] + [(source, t) for source in CORE_SOURCES[1:] for t in CENTRE_THRESHOLDS]
     for source, t in rows:
         best, total = score_splittings(samples, grid(source, t))[0]
