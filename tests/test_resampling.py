@@ -63,3 +63,13 @@ def test_validation_at_half_scale_keeps_the_annotated_particles_and_their_area()
     row = compare_with_manual(small, small_manual, segmentation, manual_coverage=coverage)
     assert row.count_manual == 4
     assert row.particle_iou == pytest.approx(manual.sum() / 4 / predicted.sum())
+
+
+@pytest.mark.parametrize("factor", [0.5, 1.5, 2.0])
+def test_resampled_coverage_keeps_the_area(factor):
+    from paddleseg_hru2net.microscopy.resampling import resampled_coverage
+    labels = _touching_squares([14, 31, 47])
+    coverage = resampled_coverage(labels, factor)
+    assert coverage.shape == resample_labels(labels, factor).shape
+    assert coverage.min() >= 0 and coverage.max() <= 1
+    assert coverage.sum() == pytest.approx((labels > 0).sum() * factor ** 2, rel=1e-6)

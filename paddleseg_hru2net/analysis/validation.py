@@ -21,7 +21,7 @@ from paddleseg_hru2net.analysis.workflow import (ImageResult, SEMImage, Segmenta
 
 __all__ = ["ParticleMatch", "match_particles", "OUTCOMES", "ParticleOutcome", "manual_particle_outcomes", "outcome_table",
            "ImageComparison", "manual_particles",
-           "compare_with_manual", "annotation_coverage", "comparison_table", "summarise", "total_match", "score_splittings"]
+           "compare_with_manual", "comparison_table", "summarise", "total_match", "score_splittings"]
 
 
 @dataclass
@@ -182,17 +182,6 @@ class ImageComparison:
         return self.pixels_both / self.pixels_either if self.pixels_either else 1.0
 
 
-def annotation_coverage(manual_mask: np.ndarray, factor: float, resampled: np.ndarray) -> np.ndarray:
-    """The share of each pixel of an annotation resampled by ``factor`` that its particles cover:
-    ``manual_mask`` area-averaged where shrunk; ``resampled`` (the annotation as
-    :func:`~paddleseg_hru2net.microscopy.resampling.resample_labels` resampled it) where enlarged,
-    each of its pixels lying within one or two annotated ones."""
-    from paddleseg_hru2net.microscopy.resampling import resample
-    if factor < 1.0:
-        return resample((manual_mask > 0).astype(np.float32), factor)
-    return (resampled > 0).astype(np.float32)
-
-
 def manual_particles(image: SEMImage, manual_mask: np.ndarray) -> ImageResult:
     """The annotators' particles: an instance map as it is, or the 4-connected regions of a 0/1
     mask, whose 1-px background lines separate touching particles."""
@@ -212,7 +201,7 @@ def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
     ``manual_mask`` if not given). ``prediction`` is a :class:`Segmentation`, as ``hru2net
     analyze`` makes it, or probabilities / a mask on the image's grid. ``manual_coverage``: for
     an annotation resampled to another grid, the share of each pixel its particles cover
-    (:func:`annotation_coverage`); the particle IoU is then that of the annotated area with the
+    (:func:`~paddleseg_hru2net.microscopy.resampling.resampled_coverage`); the particle IoU is then that of the annotated area with the
     model's pixels, which no rounding of the resampled mask changes."""
     model = (analyze_segmentation(image, prediction, splitting) if isinstance(prediction, Segmentation)
              else analyze_image(image, prediction, splitting or Splitting()))

@@ -87,17 +87,16 @@ def transformed(image, manual, rescale: float, invert: bool):
     """``(image, manual mask, coverage or None)``: the image and its manual mask as another
     microscope might have recorded them, resampled by ``rescale`` (pixel size divided by it) and/or
     with inverted contrast; where resampled, the share of each pixel the annotated particles
-    cover (:func:`~paddleseg_hru2net.analysis.validation.annotation_coverage`)."""
+    cover (:func:`~paddleseg_hru2net.microscopy.resampling.resampled_coverage`)."""
     import dataclasses
 
-    from paddleseg_hru2net.analysis.validation import annotation_coverage
-    from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
+    from paddleseg_hru2net.microscopy.resampling import resample, resample_labels, resampled_coverage
     grey, coverage = image.grey, None
     if rescale != 1.0:
         if not 0.1 <= rescale <= 10:
             raise UserError(f"--rescale {rescale}: use a factor between 0.1 and 10")
-        resampled = resample_labels(manual, rescale)
-        grey, manual, coverage = resample(grey, rescale), resampled, annotation_coverage(manual, rescale, resampled)
+        coverage = resampled_coverage(manual, rescale)
+        grey, manual = resample(grey, rescale), resample_labels(manual, rescale)
     if invert:
         grey = 255 - grey
     pixel = image.pixel_size_nm / rescale if image.pixel_size_nm else None

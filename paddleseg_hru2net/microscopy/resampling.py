@@ -10,7 +10,7 @@ from typing import Tuple
 import cv2
 import numpy as np
 
-__all__ = ["resample", "resample_labels", "resampled_size"]
+__all__ = ["resample", "resample_labels", "resampled_coverage", "resampled_size"]
 
 
 def resampled_size(shape: Tuple[int, ...], factor: float) -> Tuple[int, int]:
@@ -39,15 +39,29 @@ def resample_labels(labels: np.ndarray, factor: float) -> np.ndarray:
     :func:`resample`, and at 0.5x every other such line lost.)"""
     if factor == 1.0:
         return labels.copy()
-    width, height = resampled_size(labels.shape, factor)
-    offsets = [(k + 0.5) / _VOTES_PER_AXIS for k in range(_VOTES_PER_AXIS)]
-    rows = [_source_indices(height, labels.shape[0], offset) for offset in offsets]
-    cols = [_source_indices(width, labels.shape[1], offset) for offset in offsets]
-    samples = np.stack([labels[r[:, None], c[None, :]] for r in rows for c in cols])
+    samples = _votes(labels, factor)
     resampled = samples[0].copy()
     mixed = (samples != samples[0]).any(axis=0)
     resampled[mixed] = _majority(samples[:, mixed])
     return resampled
+
+
+def resampled_coverage(mask: np.ndarray, factor: float) -> np.ndarray:
+    """The share (0-1, float32) of each pixel of ``mask`` scaled by ``factor`` that the mask's
+    nonzero pixels cover (exact where the factor is 1/2, 1/4, 2 or 4; else to 1/16), to the
+    size :func:`resample` gives: the area a resampled annotation stands for, which no rounding
+    to a label image keeps whole."""
+    return np.mean(_votes(np.asarray(mask) > 0, factor), axis=0, dtype=np.float32)
+
+
+def _votes(labels: np.ndarray, factor: float) -> np.ndarray:
+    """``(votes, H', W')``: the values of ``labels`` at :data:`_VOTES_PER_AXIS` squared points
+    spread evenly over each pixel of the grid :func:`resample` gives for ``factor``."""
+    width, height = resampled_size(labels.shape, factor)
+    offsets = [(k + 0.5) / _VOTES_PER_AXIS for k in range(_VOTES_PER_AXIS)]
+    rows = [_source_indices(height, labels.shape[0], offset) for offset in offsets]
+    cols = [_source_indices(width, labels.shape[1], offset) for offset in offsets]
+    return np.stack([labels[r[:, None], c[None, :]] for r in rows for c in cols])
 
 
 def _source_indices(size: int, source_size: int, offset: float) -> np.ndarray:
