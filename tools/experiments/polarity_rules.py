@@ -4,7 +4,8 @@ the grey-value size estimate as the analysis does.
 
     python tools/experiments/polarity_rules.py val           # the 37 val images
     python tools/experiments/polarity_rules.py train 60      # 60 EMPS images outside the val carve
-    python tools/experiments/polarity_rules.py val --backend onnxruntime   # float (the default here)
+    python tools/experiments/polarity_rules.py val --backend onnxruntime   # float
+    python tools/experiments/polarity_rules.py train 120 --backend onnxruntime --flips   # as the analysis runs it
 
 The right way round is the annotated one (particles brighter or darker than the rest of the image,
 by the instance map). Rules: the grey-level histogram, the model's mean confidence, and the
@@ -36,9 +37,9 @@ def image_ids(which: str, count: int) -> list:
     return [i for i in emps_ids(EMPS) if i not in set(val)][1::2][:count]
 
 
-def main(which: str, count: int, backend: str) -> None:
+def main(which: str, count: int, backend: str, flips: bool) -> None:
     segmenter = load_segmenter(shipped_source("hru2netp_contact_generalist"), backend, None
-                               ).with_flips(False)  # as the figures were measured
+                               ).with_flips(flips)  # off: as the fifteenth session's figures were measured
     right = {"histogram": 0, **{name: 0 for name in POLARITY_MEASURES}}
     ties: Counter = Counter()
     images = 0
@@ -76,5 +77,6 @@ if __name__ == "__main__":
     parser.add_argument("which", choices=("val", "train"))
     parser.add_argument("count", type=int, nargs="?", default=60)
     parser.add_argument("--backend", default="onnxruntime-int8")
+    parser.add_argument("--flips", action="store_true", help="the four flipped copies, as the analysis segments")
     options = parser.parse_args()
-    main(options.which, options.count, options.backend)
+    main(options.which, options.count, options.backend, options.flips)
