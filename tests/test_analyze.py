@@ -498,38 +498,6 @@ def test_a_model_that_decides_polarity_by_shape_keeps_the_way_round_with_convex_
         assert segmentation.doubts == ()  # discs against one network of gaps: no near tie
 
 
-def test_shape_and_confidence_together_are_not_fooled_by_compact_specks_the_model_doubts():
-    """The wrong way round, a model can find a few compact specks and be unsure of the whole
-    image; the right way round, particles less convex (touching, ragged) that it is sure of.
-    Solidity alone keeps the specks; solidity and confidence together keep the particles, and an
-    analysis recording ``polarity_from: shape_and_confidence`` keeps the discs either way round."""
-    from dataclasses import replace as replaced
-    from paddleseg_hru2net.analysis.contrast import (mean_confidence, particle_solidity,
-                                                     shape_and_confidence)
-    from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
-    from paddleseg_hru2net.inference import particle_probability_of
-
-    def probabilities(particle):
-        return np.stack([1.0 - particle, particle]).astype(np.float32)
-    specks = np.full((96, 96), 0.45)
-    specks[10:14, 10:14] = specks[50:54, 70:74] = 0.6  # two squares: solidity 1, barely sure
-    pairs = np.full((96, 96), 0.02)
-    yy, xx = np.mgrid[:96, :96]
-    for cy, cx in ((30, 30), (66, 60)):
-        pairs[((yy - cy) ** 2 + (xx - cx) ** 2 < 100) | ((yy - cy) ** 2 + (xx - cx - 16) ** 2 < 100)] = 0.98
-    wrong, right = probabilities(specks), probabilities(pairs)
-    assert particle_solidity(wrong) > particle_solidity(right)
-    assert mean_confidence(right) > mean_confidence(wrong)
-    assert shape_and_confidence(right) > shape_and_confidence(wrong)
-    model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, polarity_from="shape_and_confidence"))
-    bright = _discs(24)
-    for name, grey in (("bright", bright), ("dark", 255 - bright)):
-        segmentation = segment_image(SEMImage(f"{name}.png", grey, 0, None, "none (pixels)"), model, False)
-        assert segmentation.contrast.startswith("inverted" if name == "dark" else "as recorded")
-        assert "particle solidity + mean confidence" in segmentation.contrast
-        assert np.array_equal(particle_probability_of(segmentation.probabilities) > 0.5, bright > 100)
-
-
 def test_a_near_tie_between_the_two_ways_round_is_a_warning(tmp_path):
     """Squares on a chequerboard look alike either way round: the summary keeps one and warns
     that the choice was a near tie; discs on a plain background do not."""

@@ -11,21 +11,15 @@ all 32 TiO2 SEM images the margin is at least 3 grey levels. Within :data:`UNDEC
 the image is left as it is. A model trained on both polarities (``polarity: both``) needs none
 of this.
 
-A model that records ``polarity_from: confidence``, ``shape`` or ``shape_and_confidence`` decides
-by itself instead: the image is segmented as recorded and inverted (at twice the cost), and the
-segmentation kept is the one the model is surer of (:func:`mean_confidence`), the one whose
-particles are the more convex (:func:`particle_solidity`), or the one higher on the two summed
-(:func:`shape_and_confidence`). Taken the wrong way round, an image's "particles" are the gaps
-between its particles: concave wedges between packed spheres, or one network of background;
-taken the right way round they are compact. With the generalist shipped in the fifteenth
-session, each image resampled by the grey-value size estimate, the right way round was chosen by
-the histogram for 27 of the 37 EMPS val images, by confidence for 29 and by shape for 35; on 60
-EMPS training images outside the val carve, by confidence for 48 and by shape for 53. With
-today's (float, flips, as the analysis runs it; ``tools/experiments/polarity_rules.py val|train
-120 --backend onnxruntime --flips``), of the 34 val and 120 training images whose annotation
-says which way round: confidence about 29 and 101, shape 33 and 109, shape and confidence 33
-and 115. The training images are ones the model has seen (its confidence on them is no
-unbiased guide); on the val images the two rules take the same images the same way round.
+A model that records ``polarity_from: confidence`` or ``shape`` decides by itself instead: the
+image is segmented as recorded and inverted (at twice the cost), and the segmentation kept is
+the one the model is surer of (:func:`mean_confidence`), or the one whose particles are the more
+convex (:func:`particle_solidity`). Taken the wrong way round, an image's "particles" are the
+gaps between its particles: concave wedges between packed spheres, or one network of
+background; taken the right way round they are compact. With the shipped generalist, each image
+resampled by the grey-value size estimate, the right way round is chosen by the histogram for 27
+of the 37 EMPS val images, by confidence for 29 and by shape for 35; on 60 EMPS training images
+outside the val carve (`tools/experiments/polarity_rules.py`), by confidence for 48 and by shape for 53.
 """
 from __future__ import annotations
 
@@ -35,7 +29,7 @@ import numpy as np
 from scipy import ndimage
 
 __all__ = ["UNDECIDED_GREY_LEVELS", "particles_look_dark", "mean_confidence", "particle_solidity",
-           "shape_and_confidence", "PolarityMeasure", "POLARITY_MEASURES"]
+           "PolarityMeasure", "POLARITY_MEASURES"]
 
 #: |mean - mode| below this many grey levels (of 255) decides nothing.
 UNDECIDED_GREY_LEVELS = 2.0
@@ -81,15 +75,6 @@ def particle_solidity(probabilities: np.ndarray) -> float:
     return float(sum(p.solidity * p.area for p in props) / area) if area else 0.0
 
 
-def shape_and_confidence(probabilities: np.ndarray) -> float:
-    """:func:`particle_solidity` plus :func:`mean_confidence`: the two cues fail on different
-    images. Shape alone is misled where the model, the wrong way round, finds a few small
-    compact specks (as convex as particles) or the right way round only one particle cut by the
-    border; confidence alone, where the wrong way round gives one large region the model is sure
-    of. Taken together, the wrong way round must fool both."""
-    return particle_solidity(probabilities) + mean_confidence(probabilities)
-
-
 class PolarityMeasure(NamedTuple):
     """What a model that segments an image both ways round keeps the larger of, and how the
     summary words it; ``near_tie``: where the two ways round score closer than this, the choice
@@ -109,9 +94,4 @@ POLARITY_MEASURES: Dict[str, PolarityMeasure] = {
     # EMPS training images 3 of 5 and 4 of 55 (tools/experiments/polarity_rules.py val|train
     # --backend onnxruntime).
     "shape": PolarityMeasure(particle_solidity, "particle solidity", "its particles are the more convex", 0.05),
-    # near_tie as for shape (nineteenth session, the shipped generalist, float, flips): within
-    # it 1 of 34 EMPS val images (none wrong) and 6 of 120 training images (1 wrong)
-    "shape_and_confidence": PolarityMeasure(shape_and_confidence, "particle solidity + mean confidence",
-                                            "its particles are more convex and the model surer, taken together",
-                                            0.05),
 }
