@@ -201,8 +201,9 @@ def compare_with_manual(image: SEMImage, manual_mask: np.ndarray,
     ``manual_mask`` if not given). ``prediction`` is a :class:`Segmentation`, as ``hru2net
     analyze`` makes it, or probabilities / a mask on the image's grid. ``manual_coverage``: for
     an annotation resampled to another grid, the share of each pixel its particles cover
-    (:func:`~paddleseg_hru2net.microscopy.resampling.resampled_coverage`); the particle IoU is then that of the annotated area with the
-    model's pixels, which no rounding of the resampled mask changes."""
+    (:func:`~paddleseg_hru2net.microscopy.resampling.resampled_coverage`); the particle IoU
+    is then that of the annotated area with the model's pixels, which no rounding of the
+    resampled mask changes."""
     model = (analyze_segmentation(image, prediction, splitting) if isinstance(prediction, Segmentation)
              else analyze_image(image, prediction, splitting or Splitting()))
     if manual_mask.shape != model.mask.shape:

@@ -1,11 +1,11 @@
 """Resampling a grey image (and its label image) by a factor, as another magnification would have
-recorded it: area averaging when shrinking, bilinear when enlarging; labels by majority when
-shrinking, the label under each pixel's centre when enlarging.
+recorded it: area averaging when shrinking, bilinear when enlarging; labels by majority (each
+pixel the label covering most of it).
 Used to bring images to a model's scale, to prepare training images at one particle size, and to
 test analysis at other magnifications."""
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Callable, Tuple
 
 import cv2
 import numpy as np
@@ -27,6 +27,8 @@ def resample(grey: np.ndarray, factor: float) -> np.ndarray:
 
 #: Points per axis spread over each pixel of a resampled label image, which vote for its label.
 _VOTES_PER_AXIS = 4
+#: Rows of the resampled image voted at once (the votes of a 4096-px-wide row take 256 KiB).
+_ROWS_AT_ONCE = 256
 
 
 def resample_labels(labels: np.ndarray, factor: float) -> np.ndarray:
@@ -39,11 +41,7 @@ def resample_labels(labels: np.ndarray, factor: float) -> np.ndarray:
     :func:`resample`, and at 0.5x every other such line lost.)"""
     if factor == 1.0:
         return labels.copy()
-    samples = _votes(labels, factor)
-    resampled = samples[0].copy()
-    mixed = (samples != samples[0]).any(axis=0)
-    resampled[mixed] = _majority(samples[:, mixed])
-    return resampled
+    return _voted(labels, factor, _majority_where_mixed, labels.dtype)
 
 
 def resampled_coverage(mask: np.ndarray, factor: float) -> np.ndarray:
@@ -51,17 +49,31 @@ def resampled_coverage(mask: np.ndarray, factor: float) -> np.ndarray:
     nonzero pixels cover (exact where the factor is 1/2, 1/4, 2 or 4; else to 1/16), to the
     size :func:`resample` gives: the area a resampled annotation stands for, which no rounding
     to a label image keeps whole."""
-    return np.mean(_votes(np.asarray(mask) > 0, factor), axis=0, dtype=np.float32)
+    return _voted(np.asarray(mask) > 0, factor, lambda votes: np.mean(votes, axis=0), np.float32)
 
 
-def _votes(labels: np.ndarray, factor: float) -> np.ndarray:
-    """``(votes, H', W')``: the values of ``labels`` at :data:`_VOTES_PER_AXIS` squared points
-    spread evenly over each pixel of the grid :func:`resample` gives for ``factor``."""
+def _voted(labels: np.ndarray, factor: float, count: Callable[[np.ndarray], np.ndarray],
+           dtype) -> np.ndarray:
+    """The grid :func:`resample` gives for ``factor``, each pixel ``count`` of the values of
+    ``labels`` at :data:`_VOTES_PER_AXIS` squared points spread evenly over it (``count`` takes
+    the votes ``(votes, rows, W')`` of a band of rows)."""
     width, height = resampled_size(labels.shape, factor)
     offsets = [(k + 0.5) / _VOTES_PER_AXIS for k in range(_VOTES_PER_AXIS)]
     rows = [_source_indices(height, labels.shape[0], offset) for offset in offsets]
     cols = [_source_indices(width, labels.shape[1], offset) for offset in offsets]
-    return np.stack([labels[r[:, None], c[None, :]] for r in rows for c in cols])
+    resampled = np.empty((height, width), dtype)
+    for start in range(0, height, _ROWS_AT_ONCE):
+        band = slice(start, start + _ROWS_AT_ONCE)
+        resampled[band] = count(np.stack([labels[r[band, None], c[None, :]] for r in rows for c in cols]))
+    return resampled
+
+
+def _majority_where_mixed(votes: np.ndarray) -> np.ndarray:
+    """:func:`_majority` of ``votes`` where they differ (at edges), else their one value."""
+    resampled = votes[0].copy()
+    mixed = (votes != votes[0]).any(axis=0)
+    resampled[mixed] = _majority(votes[:, mixed])
+    return resampled
 
 
 def _source_indices(size: int, source_size: int, offset: float) -> np.ndarray:
