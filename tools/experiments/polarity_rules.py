@@ -18,7 +18,6 @@ of 5 and 1 of 32, train 3 of 5 and 4 of 55).
 """
 import argparse
 import json
-import sys
 from collections import Counter
 
 from paddleseg_hru2net.analysis.contrast import POLARITY_MEASURES, particles_look_dark
