@@ -73,3 +73,11 @@ def test_resampled_coverage_keeps_the_area(factor):
     assert coverage.shape == resample_labels(labels, factor).shape
     assert coverage.min() >= 0 and coverage.max() <= 1
     assert coverage.sum() == pytest.approx((labels > 0).sum() * factor ** 2, rel=1e-6)
+
+
+def test_the_validation_report_says_how_the_images_were_transformed():
+    from paddleseg_hru2net.cli.validate_analysis import transform_description
+    assert transform_description(1.0, False) == ""
+    assert transform_description(0.5, True) == ("images resampled by 0.5 (the annotation by majority; "
+                                                "particle IoU of the annotated area); contrast inverted")
+    assert transform_description(1.0, True) == "contrast inverted"

@@ -103,6 +103,13 @@ def transformed(image, manual, rescale: float, invert: bool):
     return dataclasses.replace(image, grey=grey, pixel_size_nm=pixel), manual, coverage
 
 
+def transform_description(rescale: float, invert: bool) -> str:
+    """What :func:`transformed` did to the images, for the report ("" where nothing)."""
+    done = [f"images resampled by {rescale:g} (the annotation by majority; particle IoU of the "
+            f"annotated area)"] if rescale != 1.0 else []
+    return "; ".join(done + (["contrast inverted"] if invert else []))
+
+
 def segmented_samples(args, segment):
     """``(SEMImage, manual mask, Segmentation, manual coverage or None)`` of the chosen images,
     transformed as the options say (:func:`transformed`), one at a time, with a progress bar."""
@@ -164,6 +171,8 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"{list(model.segmenter.feed.window)}, flips {'on' if model.segmenter.feed.flips else 'off'}, "
               f"views {list(model.segmenter.feed.views)}, "
               f"split {args.split}, {model.splittings.as_record()}")
+    if transform_description(args.rescale, args.invert):
+        print(transform_description(args.rescale, args.invert))
     if len(models) > 1:
         used = Counter(model for model, _ in made_by)
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))
@@ -172,7 +181,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("\n".join(warning_table(rows)))
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in total.items()}))
     if args.save_json:
-        write_json(args.save_json, {"total": total, "split": args.split,
+        write_json(args.save_json, {"total": total, "split": args.split, "rescale": args.rescale,
+                                    "invert": args.invert,
                                     "models": {m.name: {**m.splittings.as_record(),
                                                         "window": list(m.segmenter.feed.window)}
                                                for m in models},
