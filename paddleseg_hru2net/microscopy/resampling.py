@@ -69,27 +69,16 @@ def _voted(labels: np.ndarray, factor: float, count: Callable[[np.ndarray], np.n
 
 
 def _majority_where_mixed(votes: np.ndarray) -> np.ndarray:
-    """:func:`_majority` of ``votes`` where they differ (at edges), else their one value."""
+    """The most frequent vote of each pixel (``votes`` ``(votes, rows, W')``), the smallest
+    value among equally frequent ones, so background (0) wins its ties; counted only where the
+    votes differ (at edges)."""
+    from scipy import stats
     resampled = votes[0].copy()
     mixed = (votes != votes[0]).any(axis=0)
-    resampled[mixed] = _majority(votes[:, mixed])
+    resampled[mixed] = stats.mode(votes[:, mixed], axis=0, keepdims=False).mode
     return resampled
 
 
 def _source_indices(size: int, source_size: int, offset: float) -> np.ndarray:
     """For each of ``size`` pixels, the source pixel under the point ``offset`` (0-1) across it."""
     return np.minimum(((np.arange(size) + offset) * source_size / size).astype(np.int64), source_size - 1)
-
-
-def _majority(samples: np.ndarray) -> np.ndarray:
-    """The most frequent value along the first axis of ``samples`` (background, 0, wins ties):
-    sorted, each value's count is the length of its run."""
-    ordered = np.sort(samples, axis=0)
-    votes = len(ordered)
-    steps = np.arange(votes).reshape(-1, *([1] * (ordered.ndim - 1)))
-    starts_run = np.concatenate([np.ones_like(ordered[:1], bool), ordered[1:] != ordered[:-1]])
-    ends_run = np.concatenate([ordered[1:] != ordered[:-1], np.ones_like(ordered[:1], bool)])
-    run_start = np.maximum.accumulate(np.where(starts_run, steps, 0), axis=0)
-    run_end = np.flip(np.minimum.accumulate(np.flip(np.where(ends_run, steps, votes), 0), axis=0), 0)
-    counts = (run_end - run_start + 1) + np.where(ordered == 0, 0.25, 0.0)
-    return np.take_along_axis(ordered, np.argmax(counts, axis=0)[None], axis=0)[0]
