@@ -171,8 +171,9 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"{list(model.segmenter.feed.window)}, flips {'on' if model.segmenter.feed.flips else 'off'}, "
               f"views {list(model.segmenter.feed.views)}, "
               f"split {args.split}, {model.splittings.as_record()}")
-    if transform_description(args.rescale, args.invert):
-        print(transform_description(args.rescale, args.invert))
+    transform = transform_description(args.rescale, args.invert)
+    if transform:
+        print(transform)
     if len(models) > 1:
         used = Counter(model for model, _ in made_by)
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))
