@@ -60,6 +60,18 @@ def test_signed_16_bit_and_float_tiffs_use_their_range(tmp_path):
     assert np.abs(floats.grey.astype(int) - grey).max() <= 1
 
 
+def test_colour_and_signed_16_bit_tiffs_keep_their_sample_type(tmp_path):
+    grey = synthetic_grey()
+    twelve = np.round(grey.astype(np.float64) * 4095 / 255).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "rgb.tif", np.dstack([twelve] * 3), photometric="rgb")
+    colour = load_sem_image(str(tmp_path / "rgb.tif"))  # Pillow alone keeps the high bytes: 0-15
+    assert colour.notes == ["12-bit data in a 16-bit file: scaled by 4095"]
+    assert np.abs(colour.grey.astype(int) - grey).max() <= 1
+    tifffile.imwrite(tmp_path / "signed.tif", grey.astype(np.int16) * 8 - 1000)
+    signed = load_sem_image(str(tmp_path / "signed.tif"))  # not "16-bit data in a 32-bit file"
+    assert signed.notes == ["signed data: shifted by 1000", "12-bit data in a 16-bit file: scaled by 4095"]
+
+
 def test_to_uint8_keeps_8_bit_and_full_16_bit_scales():
     assert to_uint8(np.array([[0, 255]], np.uint8))[0].tolist() == [[0, 255]]
     full, notes = to_uint8(np.array([[0, 257 * 100, 65535]], np.uint16))

@@ -85,6 +85,14 @@ def _array_of(image: Image.Image) -> np.ndarray:
     return array
 
 
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    """Grey values of colour samples (ITU-R 601 weights), in the samples' own type."""
+    grey = rgb[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    if np.issubdtype(rgb.dtype, np.integer):
+        return np.round(grey).astype(rgb.dtype)
+    return grey.astype(np.float32)
+
+
 def _read_tifffile(path: str) -> Tuple[np.ndarray, int]:
     import tifffile
     with tifffile.TiffFile(path) as tif:
@@ -93,11 +101,20 @@ def _read_tifffile(path: str) -> Tuple[np.ndarray, int]:
             raise ValueError("no readable page")
         array = tif.pages[0].asarray()
     if array.ndim == 3 and array.shape[-1] in (3, 4):
-        array = array[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-        array = array.astype(np.float32)
+        array = _luminance(array)
     elif array.ndim == 3:
         array = array[0]
     return array, pages
+
+
+def _pillow_changes_samples(image: Image.Image) -> bool:
+    """Whether Pillow gives a TIFF's samples in another type than stored: colour of more than 8
+    bits cut to 8, signed 16-bit widened to 32-bit (tifffile reads both as they are)."""
+    if image.format != "TIFF":
+        return False
+    bits = image.tag_v2.get(258, 8)
+    wide = max(bits) if isinstance(bits, tuple) else int(bits)
+    return (wide > 8 and image.mode in ("RGB", "RGBA", "L", "LA", "P")) or (wide == 16 and image.mode == "I")
 
 
 def _read_container(path: str, damaged: str) -> Tuple[np.ndarray, int]:
@@ -112,14 +129,18 @@ def _read_container(path: str, damaged: str) -> Tuple[np.ndarray, int]:
 
 def _read_pixels(path: str) -> Tuple[np.ndarray, int]:
     """``(pixels as stored, page count)``: microscope containers (DigitalMicrograph, Velox) by
-    their own readers; else Pillow first, tifffile for the TIFFs Pillow refuses."""
+    their own readers; else Pillow first, tifffile for the TIFFs Pillow refuses or would read in
+    another sample type (Pillow's reading stands where tifffile cannot decode the file)."""
     damaged = "the file is damaged, incomplete or not an image; export it again from the microscope software"
     if is_container_file(path):
         return _read_container(path, damaged)
+    pillow_read = None
     try:
         with Image.open(path) as image:
             image.load()
-            return _array_of(image), _pages(image)
+            pillow_read = _array_of(image), _pages(image)
+            if not _pillow_changes_samples(image):
+                return pillow_read
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as pil_error:
         if not str(path).lower().endswith((".tif", ".tiff")):
             raise ImageReadError(f"{path}: cannot read image: {damaged} ({pil_error})") from pil_error
@@ -129,6 +150,8 @@ def _read_pixels(path: str) -> Tuple[np.ndarray, int]:
     try:
         return _read_tifffile(path)
     except Exception as error:  # noqa: BLE001 - tifffile raises many types for bad files
+        if pillow_read is not None:
+            return pillow_read
         raise ImageReadError(f"{path}: cannot read image: {damaged} ({error})") from error
     finally:
         tifffile_log.setLevel(level)
