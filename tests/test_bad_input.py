@@ -16,7 +16,7 @@ from conftest import run_tool
 from test_analyze import threshold_mask, threshold_probabilities, write_sem
 from paddleseg_hru2net.analysis.workflow import analyze_folder, load_sem_image, prepare_output_folder
 from paddleseg_hru2net.files import ImageReadError
-from paddleseg_hru2net.microscopy.reading import to_uint8
+from paddleseg_hru2net.microscopy.reading import stretch_low_contrast, to_uint8
 
 QUICKSTART = "configs/quickstart/bisenetv2_synthetic_128x128_200.yml"
 ANALYZE = ("-m", "paddleseg_hru2net.cli.analyze", "analyze")
@@ -69,7 +69,7 @@ def test_colour_and_signed_16_bit_tiffs_keep_their_sample_type(tmp_path):
     assert np.abs(colour.grey.astype(int) - grey).max() <= 1
     tifffile.imwrite(tmp_path / "signed.tif", grey.astype(np.int16) * 8 - 1000)
     signed = load_sem_image(str(tmp_path / "signed.tif"))  # not "16-bit data in a 32-bit file"
-    assert signed.notes == ["signed data: shifted by 1000", "12-bit data in a 16-bit file: scaled by 4095"]
+    assert signed.notes[:2] == ["signed data: shifted by 1000", "12-bit data in a 16-bit file: scaled by 4095"]
 
 
 def test_to_uint8_keeps_8_bit_and_full_16_bit_scales():
@@ -249,3 +249,20 @@ def test_synth_will_not_overwrite_without_asking(tmp_path):
     run_tool(*args)
     assert_clean_failure(run_tool(*args, check=False), "--overwrite")
     run_tool(*args, "--overwrite")
+
+
+def test_low_contrast_images_are_stretched_for_the_model_and_say_so(tmp_path):
+    grey = synthetic_grey(size=(160, 200))
+    Image.fromarray(grey).save(tmp_path / "as_recorded.png")
+    dim = np.round(50 + grey.astype(np.float64) * 80 / 255).astype(np.uint8)  # 80 grey levels
+    Image.fromarray(dim).save(tmp_path / "dim.png")
+    as_recorded = load_sem_image(str(tmp_path / "as_recorded.png"))
+    stretched = load_sem_image(str(tmp_path / "dim.png"))
+    assert as_recorded.notes == [] and np.array_equal(as_recorded.grey, grey)  # full contrast: as it is
+    assert len(stretched.notes) == 1 and stretched.notes[0].startswith("low contrast")
+    assert np.percentile(stretched.grey, 0.5) == 0 and np.percentile(stretched.grey, 99.5) == 255
+    expected = threshold_mask(as_recorded)
+    assert 0.05 < expected.mean() < 0.95
+    assert (threshold_mask(stretched) == expected).mean() > 0.97
+    blank = np.full((40, 40), 7, np.uint8)
+    assert stretch_low_contrast(blank)[0] is blank
