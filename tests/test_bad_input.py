@@ -16,7 +16,8 @@ from conftest import run_tool
 from test_analyze import threshold_mask, threshold_probabilities, write_sem
 from paddleseg_hru2net.analysis.workflow import analyze_folder, load_sem_image, prepare_output_folder
 from paddleseg_hru2net.files import ImageReadError
-from paddleseg_hru2net.microscopy.reading import stretch_low_contrast, to_uint8
+from paddleseg_hru2net.microscopy.conditioning import stretch_low_contrast
+from paddleseg_hru2net.microscopy.reading import to_uint8
 
 QUICKSTART = "configs/quickstart/bisenetv2_synthetic_128x128_200.yml"
 ANALYZE = ("-m", "paddleseg_hru2net.cli.analyze", "analyze")
@@ -266,3 +267,4 @@ def test_low_contrast_images_are_stretched_for_the_model_and_say_so(tmp_path):
     assert (threshold_mask(stretched) == expected).mean() > 0.97
     blank = np.full((40, 40), 7, np.uint8)
     assert stretch_low_contrast(blank)[0] is blank
+

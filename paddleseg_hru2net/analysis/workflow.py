@@ -25,8 +25,8 @@ from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mas
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
-from paddleseg_hru2net.microscopy.reading import (IMAGE_SUFFIXES, MIN_SIDE, read_microscope_image,
-                                                  stretch_low_contrast)
+from paddleseg_hru2net.microscopy.conditioning import stretch_low_contrast
+from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES, MIN_SIDE, read_microscope_image
 from paddleseg_hru2net.analysis.run_folder import (done_record, output_stems, prepare_output_folder,
                                                    check_same_settings)
 from paddleseg_hru2net.inference.segmenter import (centre_probability_of, interior_probability_of,
@@ -207,7 +207,8 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
                    data_bar_rows: Optional[int] = None, particles_look: Optional[str] = None) -> SEMImage:
     """Read a microscope image (any bit depth, grey, palette or RGB; see
     :mod:`paddleseg_hru2net.microscopy.reading`), cut its data bar, stretch it if its contrast
-    is low (:func:`~paddleseg_hru2net.microscopy.reading.stretch_low_contrast`), find its pixel size;
+    is low (:func:`~paddleseg_hru2net.microscopy.conditioning.stretch_low_contrast`), find its
+    pixel size;
     ``particles_look`` (one of :data:`PARTICLE_LOOKS`, or None) is what the user knows of its
     contrast.
 

@@ -67,7 +67,7 @@ def manual_samples(args):
     from paddleseg_hru2net.datasets.generalist import read_emps_sample
     from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
     from paddleseg_hru2net.evaluation import split_image_ids
-    from paddleseg_hru2net.microscopy.reading import stretch_low_contrast
+    from paddleseg_hru2net.microscopy.conditioning import stretch_low_contrast
     if args.emps:
         with open(args.manifest) as handle:
             ids = json.load(handle)["sources"]["emps"]["val_ids"]

@@ -21,7 +21,8 @@ from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.files import ImageReadError, read_label
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
-from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES, read_microscope_image, stretch_low_contrast
+from paddleseg_hru2net.microscopy.conditioning import stretch_low_contrast
+from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES, read_microscope_image
 
 __all__ = ["pair_images_with_masks", "instances_of_mask", "at_model_scale", "write_training_folder",
            "MASK_SUFFIXES"]

@@ -11,12 +11,8 @@ brought to 0-255 by its real range, never by the container's:
   maximum;
 * colour: luminance; palette images through their palette.
 
-An image whose grey values fill less than half of 0-255 (a camera's counts far below its bit
-depth, an under-exposed frame) is stretched, once its data bar is cut (:func:`stretch_low_contrast`):
-the 0.5th and 99.5th percentiles to 0 and 255, as ImageJ's "Enhance Contrast" with 1 % saturated.
-The models were trained on images that use most of the grey scale (EMPS: a median span of 220
-grey levels between those percentiles, 16 of 366 below 128; TiO2: 131-201), and contrast
-compressed to 80 levels took the generalist's EMPS val F1 from 0.899 to 0.387.
+(An image that then fills little of 0-255 is stretched once its data bar is cut:
+:mod:`paddleseg_hru2net.microscopy.conditioning`.)
 
 A multi-page file (or a stack in a container) contributes its first page, and the note says
 how many there were. Gatan DigitalMicrograph (``.dm3``, ``.dm4``) and Thermo Fisher Velox
@@ -35,8 +31,7 @@ from paddleseg_hru2net.files import ImageReadError
 from paddleseg_hru2net.microscopy.containers import (CONTAINER_SUFFIXES, UnsupportedContentError,
                                                      is_container_file, read_container_image)
 
-__all__ = ["read_microscope_image", "to_uint8", "stretch_low_contrast", "LOW_CONTRAST_SPAN", "MIN_SIDE",
-           "IMAGE_SUFFIXES"]
+__all__ = ["read_microscope_image", "to_uint8", "MIN_SIDE", "IMAGE_SUFFIXES"]
 
 #: The file names read as images (case aside): common image files and microscope containers.
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", *CONTAINER_SUFFIXES)
@@ -44,9 +39,6 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", *CONTAINER_S
 #: The smallest side (pixels) worth analysing.
 MIN_SIDE = 16
 _DEPTHS = (8, 10, 12, 14, 16, 32)
-#: Grey levels the 0.5th-99.5th percentiles of an image must span for it to be analysed as it is.
-LOW_CONTRAST_SPAN = 128
-_SATURATED_PERCENT = 0.5
 
 
 def to_uint8(array: np.ndarray) -> Tuple[np.ndarray, List[str]]:
@@ -79,19 +71,6 @@ def to_uint8(array: np.ndarray) -> Tuple[np.ndarray, List[str]]:
         notes.append(f"{depth}-bit data in a {container}-bit file: scaled by {2 ** depth - 1}")
     scaled = values * (255.0 / (2 ** depth - 1))
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8), notes
-
-
-def stretch_low_contrast(grey: np.ndarray) -> Tuple[np.ndarray, List[str]]:
-    """``(uint8 image, notes)``: ``grey`` stretched so its 0.5th and 99.5th percentiles become 0
-    and 255 where they span fewer than :data:`LOW_CONTRAST_SPAN` grey levels, else as it is (a
-    blank image too: nothing to stretch)."""
-    low, high = (float(v) for v in np.percentile(grey, [_SATURATED_PERCENT, 100 - _SATURATED_PERCENT]))
-    if high - low >= LOW_CONTRAST_SPAN or high - low < 1:
-        return grey, []
-    stretched = (grey.astype(np.float32) - low) * (255.0 / (high - low))
-    note = (f"low contrast (99 % of the grey values within {low:.0f}-{high:.0f}): stretched to 0-255 "
-            f"for the model, 1 % saturated")
-    return np.clip(np.round(stretched), 0, 255).astype(np.uint8), [note]
 
 
 def _pages(image: Image.Image) -> int:
