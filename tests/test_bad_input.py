@@ -73,6 +73,30 @@ def test_colour_and_signed_16_bit_tiffs_keep_their_sample_type(tmp_path):
     assert signed.notes[:2] == ["signed data: shifted by 1000", "12-bit data in a 16-bit file: scaled by 4095"]
 
 
+def test_a_few_hot_pixels_do_not_set_the_scale(tmp_path):
+    grey = synthetic_grey()
+    twelve = np.round(grey.astype(np.float64) * 4095 / 255).astype(np.uint16)
+    spiked = twelve.copy()
+    spikes = ([3, 50, 90], [7, 60, 140])
+    spiked[spikes] = 65535  # X-ray spikes on a TEM camera
+    tifffile.imwrite(tmp_path / "spiked.tif", spiked)
+    image = load_sem_image(str(tmp_path / "spiked.tif"))  # before: scaled by 65535, grey 0-16
+    assert image.notes == ["12-bit data in a 16-bit file: scaled by 4095",
+                           "3 outlying pixel(s) (hot, dead or X-ray spikes) clipped"]
+    difference = np.abs(image.grey.astype(int) - grey)
+    difference[spikes] = 0
+    assert difference.max() <= 1 and (image.grey[spikes] == 255).all()
+    floats = spiked.astype(np.float32)
+    floats[0, 0] = 1e9
+    stretched, notes = to_uint8(floats)
+    assert notes[1] == "4 outlying pixel(s) (hot, dead or X-ray spikes) clipped"
+    clean_pixels = np.ones(grey.shape, bool)
+    clean_pixels[spikes] = clean_pixels[0, 0] = False
+    assert np.corrcoef(stretched[clean_pixels], grey[clean_pixels])[0, 1] > 0.999
+    clean = np.random.default_rng(0).normal(1000, 200, (300, 300)).astype(np.float32)
+    assert len(to_uint8(clean)[1]) == 1  # a Gaussian's own tails are not outliers
+
+
 def test_to_uint8_keeps_8_bit_and_full_16_bit_scales():
     assert to_uint8(np.array([[0, 255]], np.uint8))[0].tolist() == [[0, 255]]
     full, notes = to_uint8(np.array([[0, 257 * 100, 65535]], np.uint16))

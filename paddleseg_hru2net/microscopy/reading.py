@@ -9,6 +9,10 @@ brought to 0-255 by its real range, never by the container's:
 * signed integers: shifted so the minimum is 0 when it is negative, then as unsigned;
 * floating point: values in [0, 1] times 255, anything else stretched from its minimum to its
   maximum;
+* except that a minimum or maximum far beyond the 0.1st or 99.9th percentile (a few hot or
+  dead pixels, X-ray spikes on a TEM camera) gives way to that percentile: such pixels would
+  otherwise set the scale and leave the image a few grey levels (they are clipped, and a note
+  counts them);
 * colour: luminance; palette images through their palette.
 
 (An image that then fills little of 0-255 is stretched once its data bar is cut:
@@ -38,11 +42,32 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", *CONTAINER_S
 
 #: The smallest side (pixels) worth analysing.
 MIN_SIDE = 16
-_DEPTHS = (8, 10, 12, 14, 16, 32)
+_DEPTHS = (8, 10, 12, 14, 16, 32, 64)
+#: Percent of pixels at either end that may lie outside the range an image is scaled by.
+_OUTLIER_PERCENT = 0.1
+#: How far (a share of the range between those percentiles) a minimum or maximum may lie beyond
+#: them and still set the scale.
+_OUTLIER_SLACK = 1.0
+
+
+def _scale_bounds(values: np.ndarray) -> Tuple[float, float]:
+    """The range an image is scaled by: its minimum and maximum, leaving out values far (over
+    :data:`_OUTLIER_SLACK` of the range) beyond the 0.1st / 99.9th percentile - a hot or dead
+    pixel, an X-ray spike."""
+    low, high = (float(v) for v in np.percentile(values, [_OUTLIER_PERCENT, 100 - _OUTLIER_PERCENT]))
+    slack = _OUTLIER_SLACK * (high - low)
+    kept = values[(values >= low - slack) & (values <= high + slack)]
+    return float(kept.min()), float(kept.max())
+
+
+def _outliers_note(values: np.ndarray, low: float, high: float) -> List[str]:
+    count = int(np.count_nonzero((values < low) | (values > high)))
+    return [f"{count} outlying pixel(s) (hot, dead or X-ray spikes) clipped"] if count else []
 
 
 def to_uint8(array: np.ndarray) -> Tuple[np.ndarray, List[str]]:
-    """``(uint8 image, notes)``: ``array`` mapped to 0-255 by its real range (module docstring)."""
+    """``(uint8 image, notes)``: ``array`` mapped to 0-255 by its real range (module docstring;
+    a few far outlying pixels do not set it: :func:`_scale_bounds`)."""
     notes: List[str] = []
     if array.dtype == np.uint8:
         return array, notes
@@ -52,25 +77,27 @@ def to_uint8(array: np.ndarray) -> Tuple[np.ndarray, List[str]]:
         finite = array[np.isfinite(array)]
         if finite.size == 0:
             raise ValueError("the image holds no finite values")
-        low, high = float(finite.min()), float(finite.max())
-        if low >= 0.0 and high <= 1.0:
+        if finite.min() >= 0.0 and finite.max() <= 1.0:
             notes.append("floating-point 0-1 data: scaled by 255")
             scaled = np.nan_to_num(array, nan=0.0) * 255.0
         else:
+            low, high = _scale_bounds(finite)
             notes.append(f"floating-point data {low:.4g}..{high:.4g}: stretched to 0-255")
+            notes += _outliers_note(finite, low, high)
             scaled = (np.nan_to_num(array, nan=low) - low) * (255.0 / max(high - low, 1e-12))
         return np.clip(np.round(scaled), 0, 255).astype(np.uint8), notes
     values = array.astype(np.int64)
-    if np.issubdtype(array.dtype, np.signedinteger) and values.min() < 0:
-        offset = -int(values.min())
-        notes.append(f"signed data: shifted by {offset}")
-        values = values + offset
+    low, high = (int(round(v)) for v in _scale_bounds(values))
+    notes_on_outliers = _outliers_note(values, low, high)
+    if np.issubdtype(array.dtype, np.signedinteger) and low < 0:
+        notes.append(f"signed data: shifted by {-low}")
+        values, high = values - low, high - low
     container = array.dtype.itemsize * 8
-    depth = next(d for d in _DEPTHS if values.max() < 2 ** d)
+    depth = next(d for d in _DEPTHS if high < 2 ** d)
     if depth < container:
         notes.append(f"{depth}-bit data in a {container}-bit file: scaled by {2 ** depth - 1}")
     scaled = values * (255.0 / (2 ** depth - 1))
-    return np.clip(np.round(scaled), 0, 255).astype(np.uint8), notes
+    return np.clip(np.round(scaled), 0, 255).astype(np.uint8), notes + notes_on_outliers
 
 
 def _pages(image: Image.Image) -> int:
