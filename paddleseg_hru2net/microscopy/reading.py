@@ -9,10 +9,10 @@ brought to 0-255 by its real range, never by the container's:
 * signed integers: shifted so the minimum is 0 when it is negative, then as unsigned;
 * floating point: values in [0, 1] times 255, anything else stretched from its minimum to its
   maximum;
-* except that a minimum or maximum far beyond the 0.1st or 99.9th percentile (a few hot or
-  dead pixels, X-ray spikes on a TEM camera) gives way to that percentile: such pixels would
-  otherwise set the scale and leave the image a few grey levels (they are clipped, and a note
-  counts them);
+* where "minimum" and "maximum" leave out values far beyond the 0.1st or 99.9th percentile
+  (by more than the range between the two: a few hot or dead pixels, X-ray spikes on a TEM
+  camera), which would otherwise set the scale and leave the image a few grey levels; they are
+  clipped, and a note counts them;
 * colour: luminance; palette images through their palette.
 
 (An image that then fills little of 0-255 is stretched once its data bar is cut:
