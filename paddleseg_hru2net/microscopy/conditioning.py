@@ -14,6 +14,8 @@ from typing import List, Tuple
 
 import numpy as np
 
+from paddleseg_hru2net.microscopy.reading import linear_to_uint8
+
 __all__ = ["stretch_low_contrast", "LOW_CONTRAST_SPAN"]
 
 #: Grey levels the 0.5th-99.5th percentiles of an image must span for it to be used as it is.
@@ -28,7 +30,6 @@ def stretch_low_contrast(grey: np.ndarray) -> Tuple[np.ndarray, List[str]]:
     low, high = (float(v) for v in np.percentile(grey, [_SATURATED_PERCENT, 100 - _SATURATED_PERCENT]))
     if high - low >= LOW_CONTRAST_SPAN or high - low < 1:
         return grey, []
-    stretched = (grey.astype(np.float32) - low) * (255.0 / (high - low))
     note = (f"low contrast (99 % of the grey values within {low:.0f}-{high:.0f}): stretched to 0-255 "
             f"for the model, 1 % saturated")
-    return np.clip(np.round(stretched), 0, 255).astype(np.uint8), [note]
+    return linear_to_uint8(grey.astype(np.float32), low, high), [note]

@@ -35,7 +35,7 @@ from paddleseg_hru2net.files import ImageReadError
 from paddleseg_hru2net.microscopy.containers import (CONTAINER_SUFFIXES, UnsupportedContentError,
                                                      is_container_file, read_container_image)
 
-__all__ = ["read_microscope_image", "to_uint8", "MIN_SIDE", "IMAGE_SUFFIXES"]
+__all__ = ["read_microscope_image", "to_uint8", "linear_to_uint8", "MIN_SIDE", "IMAGE_SUFFIXES"]
 
 #: The file names read as images (case aside): common image files and microscope containers.
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", *CONTAINER_SUFFIXES)
@@ -48,6 +48,12 @@ _OUTLIER_PERCENT = 0.1
 #: How far (a share of the range between those percentiles) a minimum or maximum may lie beyond
 #: them and still set the scale.
 _OUTLIER_SLACK = 1.0
+
+
+def linear_to_uint8(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``values`` mapped linearly so that ``low`` becomes 0 and ``high`` 255, rounded, and
+    clipped to 0-255 (computed in the type ``values`` come in)."""
+    return np.clip(np.round((values - low) * (255.0 / max(high - low, 1e-12))), 0, 255).astype(np.uint8)
 
 
 def _scale_bounds(values: np.ndarray) -> Tuple[float, float]:
@@ -79,13 +85,11 @@ def to_uint8(array: np.ndarray) -> Tuple[np.ndarray, List[str]]:
             raise ValueError("the image holds no finite values")
         if finite.min() >= 0.0 and finite.max() <= 1.0:
             notes.append("floating-point 0-1 data: scaled by 255")
-            scaled = np.nan_to_num(array, nan=0.0) * 255.0
-        else:
-            low, high = _scale_bounds(finite)
-            notes.append(f"floating-point data {low:.4g}..{high:.4g}: stretched to 0-255")
-            notes += _outliers_note(finite, low, high)
-            scaled = (np.nan_to_num(array, nan=low) - low) * (255.0 / max(high - low, 1e-12))
-        return np.clip(np.round(scaled), 0, 255).astype(np.uint8), notes
+            return linear_to_uint8(np.nan_to_num(array, nan=0.0), 0.0, 1.0), notes
+        low, high = _scale_bounds(finite)
+        notes.append(f"floating-point data {low:.4g}..{high:.4g}: stretched to 0-255")
+        notes += _outliers_note(finite, low, high)
+        return linear_to_uint8(np.nan_to_num(array, nan=low), low, high), notes
     values = array.astype(np.int64)
     low, high = (int(round(v)) for v in _scale_bounds(values))
     notes_on_outliers = _outliers_note(values, low, high)
@@ -96,8 +100,7 @@ def to_uint8(array: np.ndarray) -> Tuple[np.ndarray, List[str]]:
     depth = next(d for d in _DEPTHS if high < 2 ** d)
     if depth < container:
         notes.append(f"{depth}-bit data in a {container}-bit file: scaled by {2 ** depth - 1}")
-    scaled = values * (255.0 / (2 ** depth - 1))
-    return np.clip(np.round(scaled), 0, 255).astype(np.uint8), notes + notes_on_outliers
+    return linear_to_uint8(values, 0, 2 ** depth - 1), notes + notes_on_outliers
 
 
 def _pages(image: Image.Image) -> int:
