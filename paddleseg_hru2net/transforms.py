@@ -11,16 +11,26 @@
 * :class:`RandomLowResolution`: the image as a lower magnification records it and the
   analysis enlarges it back to the model's scale (shrunk, then enlarged to its size; the
   labels stay sharp), so the model splits touching particles in softer images too.
+* :class:`RandomUnevenBackground`: a smooth brightness field added to the image (a tilt in a
+  random direction and a bowl or dome around a random centre), as uneven illumination, charging,
+  detector shadowing or a thick support give it.
+* :class:`RandomGaussianNoise`: shot and detector noise of a fast scan or a low dose.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import numpy as np
 from paddleseg.cvlibs import manager
 from paddleseg.transforms import RandomPaddingCrop
 
-__all__ = ["RandomCropOfSizes", "RandomInvert", "RandomLowResolution"]
+__all__ = ["RandomCropOfSizes", "RandomInvert", "RandomLowResolution", "RandomUnevenBackground",
+           "RandomGaussianNoise", "background_field"]
+
+
+def _check_probability(prob: float) -> None:
+    if not 0.0 <= prob <= 1.0:
+        raise ValueError(f"prob must be in [0, 1], got {prob}")
 
 
 @manager.TRANSFORMS.add_component
@@ -56,8 +66,7 @@ class RandomInvert:
     """
 
     def __init__(self, prob: float = 0.5):
-        if not 0.0 <= prob <= 1.0:
-            raise ValueError(f"prob must be in [0, 1], got {prob}")
+        _check_probability(prob)
         self.prob = prob
 
     def __call__(self, data):
@@ -76,8 +85,7 @@ class RandomLowResolution:
     """
 
     def __init__(self, prob: float = 0.5, min_factor: float = 0.4):
-        if not 0.0 <= prob <= 1.0:
-            raise ValueError(f"prob must be in [0, 1], got {prob}")
+        _check_probability(prob)
         if not 0.0 < min_factor < 1.0:
             raise ValueError(f"min_factor must be in (0, 1), got {min_factor}")
         self.prob = prob
@@ -93,4 +101,73 @@ class RandomLowResolution:
         small = cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))),
                            interpolation=cv2.INTER_AREA)
         data["img"] = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).reshape(image.shape)
+        return data
+
+
+def background_field(height: int, width: int, tilt_angle: float, tilt: float,
+                     bowl: float = 0.0, bowl_centre: Tuple[float, float] = (0.5, 0.5)) -> np.ndarray:
+    """A smooth float32 field of shape ``(height, width)``: a plane rising by ``tilt`` grey levels
+    from one side of the image to the other in the direction ``tilt_angle`` (radians, 0 = left to
+    right), plus ``bowl`` grey levels at the corner farthest from ``bowl_centre`` (fractions of
+    height and width) on a paraboloid that is 0 there (negative ``bowl``: a dome).
+    """
+    rows = (np.arange(height, dtype=np.float32) + 0.5)[:, None] / height
+    cols = (np.arange(width, dtype=np.float32) + 0.5)[None, :] / width
+    along = np.cos(tilt_angle) * (cols - 0.5) + np.sin(tilt_angle) * (rows - 0.5)
+    reach = abs(np.cos(tilt_angle)) * 0.5 + abs(np.sin(tilt_angle)) * 0.5
+    field = tilt * along / (2 * reach)
+    centre_row, centre_col = bowl_centre
+    squared = (rows - centre_row) ** 2 + (cols - centre_col) ** 2
+    farthest = max(centre_row, 1 - centre_row) ** 2 + max(centre_col, 1 - centre_col) ** 2
+    return (field + bowl * squared / farthest).astype(np.float32)
+
+
+@manager.TRANSFORMS.add_component
+class RandomUnevenBackground:
+    """With probability ``prob``, add :func:`background_field` with a tilt and a bowl each drawn
+    uniformly from ``[-max_levels, max_levels]`` grey levels, a random direction and centre, and
+    clip to 0-255. Put it before ``Normalize``; the label is left as it is.
+    """
+
+    def __init__(self, prob: float = 0.5, max_levels: float = 60.0):
+        _check_probability(prob)
+        if max_levels <= 0:
+            raise ValueError(f"max_levels must be positive, got {max_levels}")
+        self.prob = prob
+        self.max_levels = max_levels
+
+    def __call__(self, data):
+        if np.random.random() >= self.prob:
+            return data
+        image = np.asarray(data["img"], np.float32)
+        height, width = image.shape[:2]
+        field = background_field(height, width, tilt_angle=np.random.uniform(0, 2 * np.pi),
+                                 tilt=np.random.uniform(-self.max_levels, self.max_levels),
+                                 bowl=np.random.uniform(-self.max_levels, self.max_levels),
+                                 bowl_centre=tuple(np.random.uniform(0, 1, 2)))
+        if image.ndim == 3:
+            field = field[:, :, None]
+        data["img"] = np.clip(image + field, 0, 255)
+        return data
+
+
+@manager.TRANSFORMS.add_component
+class RandomGaussianNoise:
+    """With probability ``prob``, add Gaussian noise of a standard deviation drawn uniformly from
+    ``[0, max_sigma]`` grey levels and clip to 0-255. Put it before ``Normalize``.
+    """
+
+    def __init__(self, prob: float = 0.5, max_sigma: float = 20.0):
+        _check_probability(prob)
+        if max_sigma <= 0:
+            raise ValueError(f"max_sigma must be positive, got {max_sigma}")
+        self.prob = prob
+        self.max_sigma = max_sigma
+
+    def __call__(self, data):
+        if np.random.random() >= self.prob:
+            return data
+        image = np.asarray(data["img"], np.float32)
+        sigma = np.random.uniform(0, self.max_sigma)
+        data["img"] = np.clip(image + np.random.normal(0, sigma, image.shape).astype(np.float32), 0, 255)
         return data
