@@ -28,9 +28,27 @@ __all__ = ["RandomCropOfSizes", "RandomInvert", "RandomLowResolution", "RandomUn
            "RandomGaussianNoise", "background_field"]
 
 
-def _check_probability(prob: float) -> None:
-    if not 0.0 <= prob <= 1.0:
-        raise ValueError(f"prob must be in [0, 1], got {prob}")
+class _AppliedWithProbability:
+    """A transform of the image alone (grey values 0-255: put it before ``Normalize``), applied
+    to a sample with probability ``prob``; subclasses give :meth:`_apply`."""
+
+    def __init__(self, prob: float):
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"prob must be in [0, 1], got {prob}")
+        self.prob = prob
+
+    def __call__(self, data):
+        if np.random.random() < self.prob:
+            data["img"] = self._apply(np.asarray(data["img"], np.float32))
+        return data
+
+    def _apply(self, image: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _require_positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
 
 
 @manager.TRANSFORMS.add_component
@@ -59,24 +77,21 @@ class RandomCropOfSizes(RandomPaddingCrop):
 
 
 @manager.TRANSFORMS.add_component
-class RandomInvert:
+class RandomInvert(_AppliedWithProbability):
     """Invert the image's grey levels (``255 - value``) with probability ``prob``.
 
     Put it before ``Normalize`` (values are still 0-255 then).
     """
 
     def __init__(self, prob: float = 0.5):
-        _check_probability(prob)
-        self.prob = prob
+        super().__init__(prob)
 
-    def __call__(self, data):
-        if np.random.random() < self.prob:
-            data["img"] = 255.0 - np.asarray(data["img"], np.float32)
-        return data
+    def _apply(self, image: np.ndarray) -> np.ndarray:
+        return 255.0 - image
 
 
 @manager.TRANSFORMS.add_component
-class RandomLowResolution:
+class RandomLowResolution(_AppliedWithProbability):
     """With probability ``prob``, shrink the image by a factor drawn from ``[min_factor, 1)``
     (area averaging) and enlarge it back to its size (bilinear), as
     :func:`paddleseg_hru2net.analysis.scale.resample` does to a low-magnification image.
@@ -85,23 +100,18 @@ class RandomLowResolution:
     """
 
     def __init__(self, prob: float = 0.5, min_factor: float = 0.4):
-        _check_probability(prob)
+        super().__init__(prob)
         if not 0.0 < min_factor < 1.0:
             raise ValueError(f"min_factor must be in (0, 1), got {min_factor}")
-        self.prob = prob
         self.min_factor = min_factor
 
-    def __call__(self, data):
-        if np.random.random() >= self.prob:
-            return data
+    def _apply(self, image: np.ndarray) -> np.ndarray:
         import cv2
-        image = np.asarray(data["img"], np.float32)
         height, width = image.shape[:2]
         factor = np.random.uniform(self.min_factor, 1.0)
         small = cv2.resize(image, (max(1, round(width * factor)), max(1, round(height * factor))),
                            interpolation=cv2.INTER_AREA)
-        data["img"] = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).reshape(image.shape)
-        return data
+        return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).reshape(image.shape)
 
 
 def background_field(height: int, width: int, tilt_angle: float, tilt: float,
@@ -123,51 +133,37 @@ def background_field(height: int, width: int, tilt_angle: float, tilt: float,
 
 
 @manager.TRANSFORMS.add_component
-class RandomUnevenBackground:
+class RandomUnevenBackground(_AppliedWithProbability):
     """With probability ``prob``, add :func:`background_field` with a tilt and a bowl each drawn
     uniformly from ``[-max_levels, max_levels]`` grey levels, a random direction and centre, and
     clip to 0-255. Put it before ``Normalize``; the label is left as it is.
     """
 
     def __init__(self, prob: float = 0.5, max_levels: float = 60.0):
-        _check_probability(prob)
-        if max_levels <= 0:
-            raise ValueError(f"max_levels must be positive, got {max_levels}")
-        self.prob = prob
+        super().__init__(prob)
+        _require_positive("max_levels", max_levels)
         self.max_levels = max_levels
 
-    def __call__(self, data):
-        if np.random.random() >= self.prob:
-            return data
-        image = np.asarray(data["img"], np.float32)
+    def _apply(self, image: np.ndarray) -> np.ndarray:
         height, width = image.shape[:2]
         field = background_field(height, width, tilt_angle=np.random.uniform(0, 2 * np.pi),
                                  tilt=np.random.uniform(-self.max_levels, self.max_levels),
                                  bowl=np.random.uniform(-self.max_levels, self.max_levels),
                                  bowl_centre=tuple(np.random.uniform(0, 1, 2)))
-        if image.ndim == 3:
-            field = field[:, :, None]
-        data["img"] = np.clip(image + field, 0, 255)
-        return data
+        return np.clip(image + (field[:, :, None] if image.ndim == 3 else field), 0, 255)
 
 
 @manager.TRANSFORMS.add_component
-class RandomGaussianNoise:
+class RandomGaussianNoise(_AppliedWithProbability):
     """With probability ``prob``, add Gaussian noise of a standard deviation drawn uniformly from
     ``[0, max_sigma]`` grey levels and clip to 0-255. Put it before ``Normalize``.
     """
 
     def __init__(self, prob: float = 0.5, max_sigma: float = 20.0):
-        _check_probability(prob)
-        if max_sigma <= 0:
-            raise ValueError(f"max_sigma must be positive, got {max_sigma}")
-        self.prob = prob
+        super().__init__(prob)
+        _require_positive("max_sigma", max_sigma)
         self.max_sigma = max_sigma
 
-    def __call__(self, data):
-        if np.random.random() >= self.prob:
-            return data
-        image = np.asarray(data["img"], np.float32)
+    def _apply(self, image: np.ndarray) -> np.ndarray:
         sigma = np.random.uniform(0, self.max_sigma)
-        data["img"] = np.clip(image + np.random.normal(0, sigma, image.shape).astype(np.float32), 0, 255)
-        return data
+        return np.clip(image + np.random.normal(0, sigma, image.shape).astype(np.float32), 0, 255)
