@@ -251,3 +251,26 @@ def test_views_average_the_image_resampled_by_each_factor_back_on_its_grid():
     np.testing.assert_allclose(enlarged, probabilities_at(plain, grey, 2.0)[0], atol=1e-6)
     shrunk, _ = probabilities_at(viewing, grey, 0.8)
     assert not np.allclose(shrunk, probabilities_at(plain, grey, 0.8)[0], atol=0.05)
+
+
+def test_a_config_naming_starting_weights_elsewhere_still_loads(tmp_path):
+    """A training run's config names the weights it started from (model.pretrained), a path on the
+    machine it ran on. Loaded with its own weights, the model must not look for that file: every
+    shipped config, on a user's machine, and a config pointing at a missing file."""
+    import shutil
+
+    import yaml
+
+    from paddleseg_hru2net.inference.paddle_model import load_network
+    from paddleseg_hru2net.inference.source import ModelSource, shipped_source
+    shipped = shipped_source("hru2netp_contact_generalist")
+    config = yaml.safe_load(Path(shipped.config).read_text())
+    config["model"]["pretrained"] = str(tmp_path / "gone" / "model.pdparams")
+    moved = tmp_path / "config.yml"
+    moved.write_text(yaml.safe_dump(config))
+    shutil.copy(Path(shipped.config).with_name("train_meta.json"), tmp_path / "train_meta.json")
+    network = load_network(ModelSource(config=str(moved), weights=shipped.weights))
+    assert network.config.model_cfg.get("pretrained") is None
+    for folder in Path(shipped.config).parent.parent.iterdir():
+        if (folder / "config.yml").is_file():
+            assert yaml.safe_load((folder / "config.yml").read_text())["model"].get("pretrained") is None, folder

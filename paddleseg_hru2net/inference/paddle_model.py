@@ -189,6 +189,10 @@ def load_network(source: ModelSource, opts: Optional[List[str]] = None,
     if source.exported is not None:
         raise InputError(f"{source.exported} is an exported model; this needs a config and "
                          f".pdparams weights (--config, --model_path)")
+    if source.weights is not None:
+        # The weights are loaded below. A config saved by a training run names the weights that
+        # run started from (model.pretrained), often a path on another machine: not needed.
+        opts = [*(opts or []), "model.pretrained=None"]
     config = load_config(source.config, opts=opts)
     builder = SegBuilder(config)
     layer = build(builder, "model", source.config)
