@@ -25,8 +25,8 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
-__all__ = ["remove_smooth_background", "autocorrelation_length", "diameter_from_autocorrelation", "fit_power_law",
-           "factor_errors", "AUTOCORRELATION_LEVEL", "AUTOCORRELATION_FIT"]
+__all__ = ["remove_smooth_background", "autocorrelation_length", "diameter_from_autocorrelation",
+           "fit_power_law", "factor_errors", "AUTOCORRELATION_LEVEL", "AUTOCORRELATION_FIT"]
 
 #: The fraction of the zero-shift autocorrelation whose shift is the length.
 AUTOCORRELATION_LEVEL = 0.25
@@ -54,7 +54,8 @@ def remove_smooth_background(grey: np.ndarray) -> np.ndarray:
     cols = (np.arange(width, dtype=np.float64) / width - 0.5)[None, :]
     sampled = _quadratic_terms(rows[::step], cols[:, ::step])
     design = np.stack([term.ravel() for term in sampled], axis=1)
-    coefficients, *_ = np.linalg.lstsq(design, image[::step, ::step].ravel().astype(np.float64), rcond=None)
+    samples = image[::step, ::step].ravel().astype(np.float64)
+    coefficients, *_ = np.linalg.lstsq(design, samples, rcond=None)
     surface = sum(c * term for c, term in zip(coefficients, _quadratic_terms(rows, cols)))
     return image - surface.astype(np.float32)
 
