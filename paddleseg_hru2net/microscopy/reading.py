@@ -56,19 +56,16 @@ def linear_to_uint8(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip(np.round((values - low) * (255.0 / max(high - low, 1e-12))), 0, 255).astype(np.uint8)
 
 
-def _scale_bounds(values: np.ndarray) -> Tuple[float, float]:
-    """The range an image is scaled by: its minimum and maximum, leaving out values far (over
-    :data:`_OUTLIER_SLACK` of the range) beyond the 0.1st / 99.9th percentile - a hot or dead
-    pixel, an X-ray spike."""
+def _scale_bounds(values: np.ndarray) -> Tuple[float, float, List[str]]:
+    """``(low, high, notes)``: the range an image is scaled by - its minimum and maximum, leaving
+    out values far (over :data:`_OUTLIER_SLACK` of the range) beyond the 0.1st / 99.9th
+    percentile, a hot or dead pixel, an X-ray spike - and a note counting those left out."""
     low, high = (float(v) for v in np.percentile(values, [_OUTLIER_PERCENT, 100 - _OUTLIER_PERCENT]))
     slack = _OUTLIER_SLACK * (high - low)
     kept = values[(values >= low - slack) & (values <= high + slack)]
-    return float(kept.min()), float(kept.max())
-
-
-def _outliers_note(values: np.ndarray, low: float, high: float) -> List[str]:
-    count = int(np.count_nonzero((values < low) | (values > high)))
-    return [f"{count} outlying pixel(s) (hot, dead or X-ray spikes) clipped"] if count else []
+    left_out = values.size - kept.size
+    notes = [f"{left_out} outlying pixel(s) (hot, dead or X-ray spikes) clipped"] if left_out else []
+    return float(kept.min()), float(kept.max()), notes
 
 
 def to_uint8(array: np.ndarray) -> Tuple[np.ndarray, List[str]]:
@@ -86,13 +83,13 @@ def to_uint8(array: np.ndarray) -> Tuple[np.ndarray, List[str]]:
         if finite.min() >= 0.0 and finite.max() <= 1.0:
             notes.append("floating-point 0-1 data: scaled by 255")
             return linear_to_uint8(np.nan_to_num(array, nan=0.0), 0.0, 1.0), notes
-        low, high = _scale_bounds(finite)
+        low, high, notes_on_outliers = _scale_bounds(finite)
         notes.append(f"floating-point data {low:.4g}..{high:.4g}: stretched to 0-255")
-        notes += _outliers_note(finite, low, high)
+        notes += notes_on_outliers
         return linear_to_uint8(np.nan_to_num(array, nan=low), low, high), notes
     values = array.astype(np.int64)
-    low, high = (int(round(v)) for v in _scale_bounds(values))
-    notes_on_outliers = _outliers_note(values, low, high)
+    low, high, notes_on_outliers = _scale_bounds(values)
+    low, high = int(round(low)), int(round(high))
     if np.issubdtype(array.dtype, np.signedinteger) and low < 0:
         notes.append(f"signed data: shifted by {-low}")
         values, high = values - low, high - low
