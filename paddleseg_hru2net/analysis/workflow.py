@@ -25,7 +25,7 @@ from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mas
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
-from paddleseg_hru2net.microscopy.conditioning import stretch_low_contrast
+from paddleseg_hru2net.microscopy.conditioning import condition_for_model
 from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES, MIN_SIDE, read_microscope_image
 from paddleseg_hru2net.analysis.run_folder import (done_record, output_stems, prepare_output_folder,
                                                    check_same_settings)
@@ -207,8 +207,8 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
                    data_bar_rows: Optional[int] = None, particles_look: Optional[str] = None) -> SEMImage:
     """Read a microscope image (any bit depth, grey, palette or RGB; see
     :mod:`paddleseg_hru2net.microscopy.reading`), cut its data bar, stretch it if its contrast
-    is low (:func:`~paddleseg_hru2net.microscopy.conditioning.stretch_low_contrast`), find its
-    pixel size;
+    is low and denoise it if it is noisy (:func:`~paddleseg_hru2net.microscopy.conditioning.condition_for_model`),
+    find its pixel size;
     ``particles_look`` (one of :data:`PARTICLE_LOOKS`, or None) is what the user knows of its
     contrast.
 
@@ -225,7 +225,7 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
         raise ImageReadError(f"{path}: {error}") from error
     if rows < MIN_SIDE:
         raise ImageReadError(f"{path}: only {rows} rows above the data bar; nothing to analyse")
-    above_bar, stretch_notes = stretch_low_contrast(grey[:rows])
+    above_bar, condition_notes = condition_for_model(grey[:rows])
     size, source = read_pixel_size_nm(path)
     if size is None and pixel_size_nm is not None:
         size, source = float(pixel_size_nm), "option"
@@ -237,7 +237,7 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
             source = f"scale bar '{bar.label}' read by OCR ({bar.length_px:g} px)"
         else:
             source = "none (pixels)"
-    return SEMImage(path, above_bar, grey.shape[0] - rows, size, source, notes + stretch_notes, particles_look)
+    return SEMImage(path, above_bar, grey.shape[0] - rows, size, source, notes + condition_notes, particles_look)
 
 
 def overlay(grey: np.ndarray, labels: np.ndarray, annotations: Sequence[Annotation] = (),

@@ -67,7 +67,7 @@ def manual_samples(args):
     from paddleseg_hru2net.datasets.generalist import read_emps_sample
     from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
     from paddleseg_hru2net.evaluation import split_image_ids
-    from paddleseg_hru2net.microscopy.conditioning import stretch_low_contrast
+    from paddleseg_hru2net.microscopy.conditioning import condition_for_model
     if args.emps:
         with open(args.manifest) as handle:
             ids = json.load(handle)["sources"]["emps"]["val_ids"]
@@ -75,7 +75,7 @@ def manual_samples(args):
             raise UserError("--emps evaluates the EMPS images held out for validation: --split val")
         for image_id in ids:
             grey, instances = read_emps_sample(args.emps, image_id)
-            grey, notes = stretch_low_contrast(grey)  # as load_sem_image does
+            grey, notes = condition_for_model(grey)  # as load_sem_image does
             yield SEMImage(f"{image_id}.png", grey, 0, None, "none (pixels)", notes), instances
         return
     if not args.release:

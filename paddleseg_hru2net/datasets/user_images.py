@@ -21,7 +21,7 @@ from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.files import ImageReadError, read_label
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
-from paddleseg_hru2net.microscopy.conditioning import stretch_low_contrast
+from paddleseg_hru2net.microscopy.conditioning import condition_for_model
 from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES, read_microscope_image
 
 __all__ = ["pair_images_with_masks", "instances_of_mask", "at_model_scale", "write_training_folder",
@@ -111,7 +111,7 @@ def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classe
             raise InputError(f"{mask_path}: mask is {mask.shape[1]} x {mask.shape[0]} but its image "
                              f"{image_path} is {grey.shape[1]} x {grey.shape[0]}")
         rows = sample_rows(grey)
-        above_bar, _ = stretch_low_contrast(grey[:rows])  # as the analysis will see it
+        above_bar, _ = condition_for_model(grey[:rows])  # as the analysis will see it
         grey, instances, factor = at_model_scale(image_path, above_bar, instances_of_mask(mask[:rows], mask_path),
                                                  model_pixel_size_nm, model_particle_diameter_px)
         resampled += factor != 1.0
