@@ -13,8 +13,9 @@ A noisy image (white noise above :data:`NOISY_SIGMA` grey levels by Immerkaer's 
 (OpenCV's ``fastNlMeansDenoising``, strength the estimated noise), which keeps edges and small
 particles where a Gaussian of the same strength joins them. The EMPS images are at a median of
 0.8 grey levels, 14 at most; the TiO2 SEM images 1.7-4.7; the 37 EMPS val images with Gaussian
-noise of 20 grey levels took the generalist's F1@0.5 from 0.913 to about 0.79 (a third more
-particles: large ones cut into pieces, specks in the noise), and to 0.901 denoised.
+noise of 20 grey levels took the generalist's F1@0.5 from 0.913 to 0.781 (a quarter more
+particles: large ones cut into pieces, specks in the noise), and to 0.901 denoised; with shot
+noise (20 counts at white) 0.665, denoised 0.880.
 :func:`condition_for_model` does both, as every path into a model does.
 """
 from __future__ import annotations

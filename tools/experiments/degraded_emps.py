@@ -6,6 +6,9 @@ to measure what each condition costs the analysis (docs/results.md, "Low contras
     python tools/experiments/degraded_emps.py OUT --noise 20               # Gaussian, sigma 20
     python tools/experiments/degraded_emps.py OUT --gamma 0.5
     python tools/experiments/degraded_emps.py OUT --levels 80              # grey values squeezed into 80 levels
+    python tools/experiments/degraded_emps.py OUT --dose 20                # shot noise: 20 counts at white
+    python tools/experiments/degraded_emps.py OUT --blur 1.5               # out of focus: Gaussian of 1.5 px
+    python tools/experiments/degraded_emps.py OUT --jpeg 50                # saved as JPEG of quality 50
     hru2net-validate-analysis --emps OUT --manifest data/generalist_r2/manifest.json --split val
 
 Only the images named by the manifest's EMPS val ids are written (``--ids all``: every image);
@@ -13,10 +16,12 @@ Only the images named by the manifest's EMPS val ids are written (``--ids all``:
 its own tilt direction and bowl centre from ``--seed`` and its id, so a run is repeatable.
 """
 import argparse
+import io
 import json
 import os
 import zlib
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -26,6 +31,8 @@ from paddleseg_hru2net.transforms import background_field
 
 def degrade(grey: np.ndarray, rng: np.random.Generator, args: argparse.Namespace) -> np.ndarray:
     image = grey.astype(np.float32)
+    if args.blur:
+        image = cv2.GaussianBlur(image, (0, 0), args.blur)
     if args.levels:
         image = (255 - args.levels) / 2 + image * (args.levels / 255)
     if args.gamma != 1.0:
@@ -35,7 +42,14 @@ def degrade(grey: np.ndarray, rng: np.random.Generator, args: argparse.Namespace
                                   bowl=args.bowl, bowl_centre=tuple(rng.uniform(0, 1, 2)))
     if args.noise:
         image += rng.normal(0, args.noise, image.shape)
-    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+    if args.dose:
+        image = rng.poisson(np.clip(image, 0, 255) * (args.dose / 255)) * (255 / args.dose)
+    degraded = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    if args.jpeg:
+        buffer = io.BytesIO()
+        Image.fromarray(degraded).save(buffer, format="JPEG", quality=args.jpeg)
+        degraded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("L"))
+    return degraded
 
 
 def main() -> None:
@@ -49,6 +63,10 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.0, help="Gaussian sigma in grey levels")
     parser.add_argument("--gamma", type=float, default=1.0)
     parser.add_argument("--levels", type=int, default=0, help="squeeze the grey values into this many levels")
+    parser.add_argument("--dose", type=float, default=0.0,
+                        help="shot noise: Poisson counts with this mean at white (255)")
+    parser.add_argument("--blur", type=float, default=0.0, help="Gaussian sigma in pixels, applied first")
+    parser.add_argument("--jpeg", type=int, default=0, help="JPEG quality (1-95) the image is saved with last")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.ids == "all":
