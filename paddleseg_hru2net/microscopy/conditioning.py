@@ -68,7 +68,7 @@ def noise_sigma(grey: np.ndarray) -> float:
     if min(grey.shape) < 3:
         return 0.0
     response = cv2.filter2D(grey.astype(np.float32), -1, _NOISE_OPERATOR)[1:-1, 1:-1]
-    return float(np.sqrt(np.pi / 2) * np.abs(response, dtype=np.float64).mean() / 6)
+    return float(np.sqrt(np.pi / 2) * np.abs(response).mean(dtype=np.float64) / 6)
 
 
 def denoise_noisy(grey: np.ndarray) -> Tuple[np.ndarray, List[str]]:
