@@ -519,6 +519,29 @@ def test_a_model_that_decides_polarity_by_shape_keeps_the_way_round_with_convex_
         assert segmentation.doubts == ()  # discs against one network of gaps: no near tie
 
 
+def test_a_particle_across_the_frame_is_told_from_the_background_by_the_frame_edge():
+    """A dark rod across the frame: both ways round the regions are rectangles (solidity 1), so
+    ``shape`` ties and keeps the two bright background halves as the particles; the halves run
+    along 87 % of the frame's edge, the rod along 13 %, so ``shape_and_frame`` inverts the image
+    and finds the rod. Discs decide alike under both measures."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.contrast import particles_on_frame_edge
+    from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
+    from paddleseg_hru2net.inference import particle_probability_of
+    rod = np.full((96, 96), 200, np.uint8)
+    rod[36:60] = 40
+    assert particles_on_frame_edge(THRESHOLD_MODEL.probabilities(255 - rod)) == pytest.approx(48 / 380)
+    for rule, inverted in (("shape", False), ("shape_and_frame", True)):
+        model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, polarity_from=rule))
+        segmentation = segment_image(SEMImage("rod.png", rod, 0, None, "none (pixels)"), model, False)
+        assert segmentation.contrast.startswith("inverted" if inverted else "as recorded"), rule
+        assert np.array_equal(particle_probability_of(segmentation.probabilities) > 0.5,
+                              (rod < 100) if inverted else (rod > 100))
+        discs = segment_image(SEMImage("discs.png", 255 - _discs(24), 0, None, "none (pixels)"), model, False)
+        assert discs.contrast.startswith("inverted") and discs.doubts == ()
+    assert "the less on the frame edge" in segmentation.contrast and segmentation.doubts == ()
+
+
 def test_a_near_tie_between_the_two_ways_round_is_a_warning(tmp_path):
     """Squares on a chequerboard look alike either way round: the summary keeps one and warns
     that the choice was a near tie; discs on a plain background do not."""

@@ -12,7 +12,7 @@ __all__ = ["Feed", "SIZE_SOURCES", "POLARITY_SOURCES", "RECORDED_SETTINGS", "rec
 #: How a particle size can be estimated where an image has no pixel size (``Feed.size_from``).
 SIZE_SOURCES = ("first_pass", "grey_values", "grey_values_refined")
 #: How a bright-only model decides whether to invert an image (``Feed.polarity_from``).
-POLARITY_SOURCES = ("histogram", "confidence", "shape")
+POLARITY_SOURCES = ("histogram", "confidence", "shape", "shape_and_frame")
 #: The :class:`Feed` settings a training run records (``train_meta.json``) and an exported model
 #: carries (``deploy.yaml``): what the weights know, beyond their window and normalisation.
 RECORDED_SETTINGS = ("pixel_size_nm", "particle_diameter_px", "polarity", "size_from", "polarity_from",
@@ -46,8 +46,9 @@ class Feed:
             measurement of its segmentation at that scale; see ``analysis.scale``).
         polarity_from: how a ``bright`` model decides whether an image has dark particles and
             is to be inverted: ``histogram`` (the grey-level histogram alone), or both ways round
-            are segmented and the one kept is the one the model is surer of (``confidence``) or
-            whose particles are the more convex (``shape``).
+            are segmented and the one kept is the one the model is surer of (``confidence``),
+            whose particles are the more convex (``shape``), or the more convex and the less on
+            the frame's edge (``shape_and_frame``).
         flips: test-time augmentation: each image is segmented as it is, flipped left-right,
             up-down and both, and the four probability maps (flipped back) averaged - four
             times the model's time. Recorded per model, chosen on its validation images

@@ -6,6 +6,7 @@ the grey-value size estimate as the analysis does.
     python tools/experiments/polarity_rules.py train 60      # 60 EMPS images outside the val carve
     python tools/experiments/polarity_rules.py val --backend onnxruntime   # float
     python tools/experiments/polarity_rules.py train 120 --backend onnxruntime --flips   # as the analysis runs it
+    python tools/experiments/polarity_rules.py train 164 --flips     # all 164 (int8, as the analysis runs here)
 
 The right way round is the annotated one (particles brighter or darker than the rest of the image,
 by the instance map). Rules: the grey-level histogram, the model's mean confidence, and the
@@ -14,16 +15,20 @@ of docs/results.md were printed with the generalist shipped at the time (1500 an
 iterations); today's shipped weights give their own. For a rule with a near-tie margin
 (``PolarityMeasure.near_tie``), it also counts the images whose two scores lie within it, and how
 many of those and of the others were taken the wrong way round (fifteenth session, float: val 3
-of 5 and 1 of 32, train 3 of 5 and 4 of 55).
+of 5 and 1 of 32, train 3 of 5 and 4 of 55). Each image is conditioned for the model as the
+analysis conditions it (stretched if of low contrast, denoised if noisy; since the twenty-third
+session, when ``shape_and_frame`` was chosen on ``train 164 --flips``).
 """
 import argparse
 import json
 from collections import Counter
 
-from paddleseg_hru2net.analysis.contrast import POLARITY_MEASURES, particles_look_dark
+from paddleseg_hru2net.analysis.contrast import (POLARITY_MEASURES, particle_solidity, particles_look_dark,
+                                                 particles_on_frame_edge)
 from paddleseg_hru2net.analysis.scale import choose_scale, probabilities_at
 from paddleseg_hru2net.datasets.generalist import emps_ids, particles_are_darker, read_emps_sample
 from paddleseg_hru2net.inference import load_segmenter, shipped_source
+from paddleseg_hru2net.microscopy.conditioning import condition_for_model
 
 EMPS, MANIFEST = "../shared/data/emps_train", "data/generalist_r2/manifest.json"
 
@@ -36,11 +41,17 @@ def image_ids(which: str, count: int) -> list:
     return [i for i in emps_ids(EMPS) if i not in set(val)][1::2][:count]
 
 
+#: The weights of the frame edge against solidity tried for ``shape_and_frame``
+#: (``contrast.FRAME_EDGE_WEIGHT``).
+FRAME_EDGE_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
 def main(which: str, count: int, backend: str, flips: bool) -> None:
     segmenter = load_segmenter(shipped_source("hru2netp_contact_generalist"), backend, None
                                ).with_flips(flips)  # off: as the fifteenth session's figures were measured
     right = {"histogram": 0, **{name: 0 for name in POLARITY_MEASURES}}
     ties: Counter = Counter()
+    right_at_weight: Counter = Counter()
     images = 0
     for image_id in image_ids(which, count):
         grey, instances = read_emps_sample(EMPS, image_id)
@@ -48,6 +59,7 @@ def main(which: str, count: int, backend: str, flips: bool) -> None:
             continue
         images += 1
         dark = bool(particles_are_darker(grey, instances))
+        grey = condition_for_model(grey)[0]
         right["histogram"] += bool(particles_look_dark(grey)) == dark
         choice, _ = choose_scale(grey, None, segmenter)
         ways = {}
@@ -61,9 +73,16 @@ def main(which: str, count: int, backend: str, flips: bool) -> None:
             if measure.near_tie is not None:
                 side = "near tie" if abs(inverted - recorded) < measure.near_tie else "apart"
                 ties[(rule, side, is_right)] += 1
+        shape = {name: (particle_solidity(p), particles_on_frame_edge(p)) for name, p in ways.items()}
+        for weight in FRAME_EDGE_WEIGHTS:
+            inverted, recorded = (shape[name][0] - weight * shape[name][1] for name in ("inverted", "recorded"))
+            right_at_weight[weight] += (inverted > recorded) == dark
         print(f"{images}: {image_id} {'dark' if dark else 'bright'}", flush=True)
     for rule, count_right in right.items():
         print(f"{rule}: right way round for {count_right} of {images} images")
+    for weight in FRAME_EDGE_WEIGHTS:
+        print(f"solidity less {weight} x frame edge on particles: right way round for {right_at_weight[weight]} "
+              f"of {images} images")
     for rule, measure in POLARITY_MEASURES.items():
         for side in ("near tie", "apart") if measure.near_tie is not None else ():
             wrong, total = ties[(rule, side, False)], ties[(rule, side, False)] + ties[(rule, side, True)]
