@@ -542,6 +542,39 @@ def test_a_particle_across_the_frame_is_told_from_the_background_by_the_frame_ed
     assert "the less on the frame edge" in segmentation.contrast and segmentation.doubts == ()
 
 
+@pytest.mark.parametrize("diameter, feed_settings", [(24, {}), (12, {"particle_diameter_px": 24.0,
+                                                                        "size_from": "first_pass"})])
+def test_a_white_or_black_margin_is_no_sample(tmp_path, diameter, feed_settings):
+    """A figure's white frame around bright discs (of the model's size, and of half of it, which
+    the model enlarges): cut before segmenting - in the particles' tone it would be a ring-shaped
+    particle along the frame's edge and make the gaps the likelier way round - and given back
+    as background, at the segmentation scale too; the summary notes it. Lines narrower than
+    MIN_MARGIN, blank images and a flat grey edge are left as they are."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.workflow import analyze_segmentation, segment_image, summary_row
+    from paddleseg_hru2net.inference import particle_probability_of
+    from paddleseg_hru2net.microscopy.margins import MIN_MARGIN, Margins, uniform_margins
+    discs = _discs(diameter, size=128 if diameter == 12 else 256)
+    framed = np.pad(discs, ((12, 6), (9, 15)), constant_values=255)
+    Image.fromarray(framed).save(tmp_path / "framed.png")
+    image = load_sem_image(str(tmp_path / "framed.png"), data_bar_rows=0)
+    assert image.margins == Margins(12, 6, 9, 15)
+    model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, polarity_from="shape_and_frame",
+                                                    **feed_settings))
+    segmentation = segment_image(image, model, True)
+    assert segmentation.contrast.startswith("as recorded")
+    assert (segmentation.scale.factor > 1.5) == (diameter == 12)
+    mask = particle_probability_of(segmentation.probabilities) > 0.5
+    assert np.array_equal(mask, np.pad(discs > 100, ((12, 6), (9, 15))))
+    result = analyze_segmentation(image, segmentation)
+    assert len(result.particles) == 16 and not any(p.touches_border for p in result.particles)
+    assert "a white or black margin cut (top 12 px, bottom 6 px, left 9 px, right 15 px): not sample" in \
+        summary_row(result)["notes"]
+    assert uniform_margins(np.pad(discs, MIN_MARGIN - 1, constant_values=255)) == Margins()
+    assert uniform_margins(np.full((64, 64), 255, np.uint8)) == Margins()
+    assert uniform_margins(discs) == Margins()  # 20 px of flat grey background at each edge: sample
+
+
 def test_a_near_tie_between_the_two_ways_round_is_a_warning(tmp_path):
     """Squares on a chequerboard look alike either way round: the summary keeps one and warns
     that the choice was a near tie; discs on a plain background do not."""

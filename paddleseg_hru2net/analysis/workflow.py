@@ -23,6 +23,7 @@ from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mas
                                                       find_annotations, find_text, flat_pixels,
                                                       labels_mostly_inside)
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
+from paddleseg_hru2net.microscopy.margins import Margins, uniform_margins
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
 from paddleseg_hru2net.microscopy.conditioning import condition_for_model
@@ -58,6 +59,12 @@ class SEMImage:
         """Where the image is flat (:func:`~paddleseg_hru2net.microscopy.annotations.flat_pixels`):
         once per image, for the annotations and for each splitting's drawn-mark test."""
         return flat_pixels(self.grey)
+
+    @cached_property
+    def margins(self) -> Margins:
+        """Its white or black margins (:mod:`~paddleseg_hru2net.microscopy.margins`): no sample, left out
+        of the segmentation (:func:`segment_image`)."""
+        return uniform_margins(self.grey, MIN_SIDE)
 
     @cached_property
     def annotations(self) -> List[Annotation]:
@@ -336,6 +343,36 @@ class Segmentation:
         """The class probabilities at the scale the model saw the image at."""
         return self.probabilities if self.at_model_scale is None else self.at_model_scale
 
+    def framed(self, grey: np.ndarray, margins: Margins) -> "Segmentation":
+        """This segmentation of the part of ``grey`` within ``margins``, on ``grey``'s whole grid:
+        the margins are background (at the segmentation scale too, their widths scaled)."""
+        inverted = self.contrast.startswith("inverted")
+        whole_grey = (255 - grey) if inverted else grey.copy()
+        rows, cols = margins.inner(grey.shape)
+        whole_grey[rows, cols] = self.grey if self.grey is not None else whole_grey[rows, cols]
+        at_model_scale = None
+        if self.at_model_scale is not None:
+            from paddleseg_hru2net.microscopy.resampling import resampled_size
+            width, height = resampled_size(grey.shape, self.scale.factor)
+            at_model_scale = _padded_as_background(self.at_model_scale, (height, width),
+                                                   round(margins.top * self.scale.factor),
+                                                   round(margins.left * self.scale.factor))
+        return replace(self, probabilities=_padded_as_background(self.probabilities, grey.shape, margins.top,
+                                                                 margins.left),
+                       at_model_scale=at_model_scale, grey=whole_grey)
+
+
+def _padded_as_background(probabilities: np.ndarray, shape: Tuple[int, ...], top: int, left: int) -> np.ndarray:
+    """Class probabilities ``(K, h, w)`` placed at ``(top, left)`` of a ``(K, *shape)`` map that
+    is background (class 0) elsewhere; the offset is moved in where the map would not fit."""
+    height, width = shape[:2]
+    inner_height, inner_width = min(probabilities.shape[1], height), min(probabilities.shape[2], width)
+    top, left = min(top, height - inner_height), min(left, width - inner_width)
+    whole = np.zeros((probabilities.shape[0], height, width), probabilities.dtype)
+    whole[0] = 1
+    whole[:, top:top + inner_height, left:left + inner_width] = probabilities[:, :inner_height, :inner_width]
+    return whole
+
 
 def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True,
                   splittings: Optional[ModelSplittings] = None) -> Segmentation:
@@ -344,7 +381,12 @@ def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True,
     (:mod:`paddleseg_hru2net.analysis.contrast`; by the histogram, or by segmenting both ways
     round, as its ``Feed.polarity_from`` says). Where the model refines a grey-value size
     estimate (``Feed.size_from``), its segmentation is measured with ``splittings`` (the
-    model's; else the defaults) and made again at the scale it asks for (:func:`_refined`)."""
+    model's; else the defaults) and made again at the scale it asks for (:func:`_refined`).
+    White or black margins (:attr:`SEMImage.margins`) are left out and given back as background."""
+    if image.margins.any:
+        rows, cols = image.margins.inner(image.grey.shape)
+        within = replace(image, grey=np.ascontiguousarray(image.grey[rows, cols]))
+        return segment_image(within, segmenter, resample_to_model, splittings).framed(image.grey, image.margins)
     feed = segmenter.feed
     if feed.segments_both_ways and image.particles_look is None:
         segmentation, grey = _segmented_the_likelier_way_round(image, segmenter, resample_to_model)
@@ -561,10 +603,14 @@ def summary_row(result: ImageResult) -> dict:
         "scale": result.scale,
         "contrast": result.contrast,
         "model": result.model,
-        "notes": "; ".join(result.image.notes + _annotation_notes(result)),
+        "notes": "; ".join(result.image.notes + _margin_notes(result.image) + _annotation_notes(result)),
         "warnings": "; ".join(result.warnings),
     })
     return row
+
+
+def _margin_notes(image: SEMImage) -> List[str]:
+    return [image.margins.describe()] if image.margins.any else []
 
 
 def _annotation_notes(result: ImageResult) -> List[str]:
