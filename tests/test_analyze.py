@@ -553,7 +553,7 @@ def test_a_white_or_black_margin_is_no_sample(tmp_path, diameter, feed_settings)
     from dataclasses import replace as replaced
     from paddleseg_hru2net.analysis.workflow import analyze_segmentation, segment_image, summary_row
     from paddleseg_hru2net.inference import particle_probability_of
-    from paddleseg_hru2net.microscopy.margins import MIN_MARGIN, Margins, uniform_margins
+    from paddleseg_hru2net.microscopy.margins import MIN_MARGIN, Margins, white_or_black_margins
     discs = _discs(diameter, size=128 if diameter == 12 else 256)
     framed = np.pad(discs, ((12, 6), (9, 15)), constant_values=255)
     Image.fromarray(framed).save(tmp_path / "framed.png")
@@ -570,9 +570,9 @@ def test_a_white_or_black_margin_is_no_sample(tmp_path, diameter, feed_settings)
     assert len(result.particles) == 16 and not any(p.touches_border for p in result.particles)
     assert "a white or black margin cut (top 12 px, bottom 6 px, left 9 px, right 15 px): not sample" in \
         summary_row(result)["notes"]
-    assert uniform_margins(np.pad(discs, MIN_MARGIN - 1, constant_values=255)) == Margins()
-    assert uniform_margins(np.full((64, 64), 255, np.uint8)) == Margins()
-    assert uniform_margins(discs) == Margins()  # 20 px of flat grey background at each edge: sample
+    assert white_or_black_margins(np.pad(discs, MIN_MARGIN - 1, constant_values=255)) == Margins()
+    assert white_or_black_margins(np.full((64, 64), 255, np.uint8)) == Margins()
+    assert white_or_black_margins(discs) == Margins()  # 20 px of flat grey background at each edge: sample
 
 
 def test_a_near_tie_between_the_two_ways_round_is_a_warning(tmp_path):

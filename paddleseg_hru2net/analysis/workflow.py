@@ -23,7 +23,7 @@ from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mas
                                                       find_annotations, find_text, flat_pixels,
                                                       labels_mostly_inside)
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
-from paddleseg_hru2net.microscopy.margins import Margins, uniform_margins
+from paddleseg_hru2net.microscopy.margins import Margins, white_or_black_margins
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
 from paddleseg_hru2net.microscopy.conditioning import condition_for_model
@@ -64,7 +64,7 @@ class SEMImage:
     def margins(self) -> Margins:
         """Its white or black margins (:mod:`~paddleseg_hru2net.microscopy.margins`): no sample, left out
         of the segmentation (:func:`segment_image`)."""
-        return uniform_margins(self.grey, MIN_SIDE)
+        return white_or_black_margins(self.grey, MIN_SIDE)
 
     @cached_property
     def annotations(self) -> List[Annotation]:
@@ -349,7 +349,8 @@ class Segmentation:
         inverted = self.contrast.startswith("inverted")
         whole_grey = (255 - grey) if inverted else grey.copy()
         rows, cols = margins.inner(grey.shape)
-        whole_grey[rows, cols] = self.grey if self.grey is not None else whole_grey[rows, cols]
+        if self.grey is not None:
+            whole_grey[rows, cols] = self.grey
         at_model_scale = None
         if self.at_model_scale is not None:
             from paddleseg_hru2net.microscopy.resampling import resampled_size
