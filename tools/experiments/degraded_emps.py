@@ -9,10 +9,12 @@ to measure what each condition costs the analysis (docs/results.md, "Low contras
     python tools/experiments/degraded_emps.py OUT --dose 20                # shot noise: 20 counts at white
     python tools/experiments/degraded_emps.py OUT --blur 1.5               # out of focus: Gaussian of 1.5 px
     python tools/experiments/degraded_emps.py OUT --jpeg 50                # saved as JPEG of quality 50
+    python tools/experiments/degraded_emps.py OUT --frame 20               # a 20-px frame in the particles' tone
     hru2net-validate-analysis --emps OUT --manifest data/generalist_r2/manifest.json --split val
 
 Only the images named by the manifest's EMPS val ids are written (``--ids all``: every image);
-``segmaps/``, ``train.csv`` and ``metadata.csv`` are linked to the originals. Each image draws
+``segmaps/``, ``train.csv`` and ``metadata.csv`` are linked to the originals (with ``--frame``
+the instance maps are written too, framed by background). Each image draws
 its own tilt direction and bowl centre from ``--seed`` and its id, so a run is repeatable.
 """
 import argparse
@@ -25,7 +27,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from paddleseg_hru2net.datasets.generalist import emps_ids, read_emps_sample
+from paddleseg_hru2net.datasets.generalist import emps_ids, particles_are_darker, read_emps_sample
 from paddleseg_hru2net.transforms import background_field
 
 
@@ -67,6 +69,9 @@ def main() -> None:
                         help="shot noise: Poisson counts with this mean at white (255)")
     parser.add_argument("--blur", type=float, default=0.0, help="Gaussian sigma in pixels, applied first")
     parser.add_argument("--jpeg", type=int, default=0, help="JPEG quality (1-95) the image is saved with last")
+    parser.add_argument("--frame", type=int, default=0,
+                        help="a frame this many px wide around each image, white where its particles are "
+                             "bright, black where they are dark (a figure's margin in the particles' tone)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.ids == "all":
@@ -75,12 +80,21 @@ def main() -> None:
         with open(args.ids) as handle:
             ids = json.load(handle)["sources"]["emps"]["val_ids"]
     os.makedirs(os.path.join(args.out, "images"), exist_ok=False)
-    for name in ("segmaps", "train.csv", "metadata.csv"):
+    linked = ("train.csv", "metadata.csv") if args.frame else ("segmaps", "train.csv", "metadata.csv")
+    for name in linked:
         os.symlink(os.path.abspath(os.path.join(args.emps, name)), os.path.join(args.out, name))
+    if args.frame:
+        os.makedirs(os.path.join(args.out, "segmaps"))
     for image_id in ids:
-        grey, _ = read_emps_sample(args.emps, image_id)
+        grey, instances = read_emps_sample(args.emps, image_id)
         rng = np.random.default_rng([args.seed, zlib.crc32(image_id.encode())])
-        Image.fromarray(degrade(grey, rng, args)).save(os.path.join(args.out, "images", f"{image_id}.png"))
+        degraded = degrade(grey, rng, args)
+        if args.frame:
+            tone = 0 if particles_are_darker(grey, instances) else 255
+            degraded = np.pad(degraded, args.frame, constant_values=tone)
+            Image.fromarray(np.pad(instances, args.frame).astype(np.uint16)).save(
+                os.path.join(args.out, "segmaps", f"{image_id}.png"))
+        Image.fromarray(degraded).save(os.path.join(args.out, "images", f"{image_id}.png"))
     print(f"{len(ids)} images written to {args.out}")
 
 
