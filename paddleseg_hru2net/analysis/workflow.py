@@ -345,12 +345,12 @@ class Segmentation:
 
     def framed(self, grey: np.ndarray, margins: Margins) -> "Segmentation":
         """This segmentation of the part of ``grey`` within ``margins``, on ``grey``'s whole grid:
-        the margins are background (at the segmentation scale too, their widths scaled)."""
-        inverted = self.contrast.startswith("inverted")
-        whole_grey = (255 - grey) if inverted else grey.copy()
+        the margins are background (at the segmentation scale too, their widths scaled), and in
+        the grey image the model was given they keep the contrast it was given."""
         rows, cols = margins.inner(grey.shape)
-        if self.grey is not None:
-            whole_grey[rows, cols] = self.grey
+        given = grey[rows, cols] if self.grey is None else self.grey
+        whole_grey = grey.copy() if np.array_equal(given, grey[rows, cols]) else 255 - grey
+        whole_grey[rows, cols] = given
         at_model_scale = None
         if self.at_model_scale is not None:
             from paddleseg_hru2net.microscopy.resampling import resampled_size
