@@ -570,9 +570,19 @@ def test_a_white_or_black_margin_is_no_sample(tmp_path, diameter, feed_settings)
     assert len(result.particles) == 16 and not any(p.touches_border for p in result.particles)
     assert "a white or black margin cut (top 12 px, bottom 6 px, left 9 px, right 15 px): not sample" in \
         summary_row(result)["notes"]
+    dark = load_sem_image(_saved(tmp_path / "dark.png", 255 - framed), data_bar_rows=0)  # a black frame
+    inverted = segment_image(dark, model, True)
+    assert inverted.contrast.startswith("inverted")
+    assert np.array_equal(particle_probability_of(inverted.probabilities) > 0.5, mask)
+    assert np.array_equal(inverted.grey, framed)  # the grey the model was given, margins too
     assert white_or_black_margins(np.pad(discs, MIN_MARGIN - 1, constant_values=255)) == Margins()
     assert white_or_black_margins(np.full((64, 64), 255, np.uint8)) == Margins()
     assert white_or_black_margins(discs) == Margins()  # 20 px of flat grey background at each edge: sample
+
+
+def _saved(path, grey: np.ndarray) -> str:
+    Image.fromarray(grey).save(path)
+    return str(path)
 
 
 def test_a_near_tie_between_the_two_ways_round_is_a_warning(tmp_path):
