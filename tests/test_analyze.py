@@ -580,6 +580,21 @@ def test_a_white_or_black_margin_is_no_sample(tmp_path, diameter, feed_settings)
     assert white_or_black_margins(discs) == Margins()  # 20 px of flat grey background at each edge: sample
 
 
+def test_a_dense_sample_within_white_margins_is_warned_of(tmp_path):
+    """Bright squares over 69 % of the sample, inside white margins that make the framed image
+    mostly margin: the coverage warning counts the sample, not the margins (over the whole
+    frame the squares cover 25 %, under the warning's 60 %). The user says they are bright (the
+    histogram would take such dense ones for the background)."""
+    from paddleseg_hru2net.analysis.workflow import analyze_segmentation, segment_image
+    cell = np.full((24, 24), 40, np.uint8)
+    cell[2:22, 2:22] = 200
+    framed = np.pad(np.tile(cell, (5, 5)), 40, constant_values=255)
+    image = load_sem_image(_saved(tmp_path / "dense.png", framed), data_bar_rows=0, particles_look="bright")
+    result = analyze_segmentation(image, segment_image(image, THRESHOLD_MODEL, False))
+    assert len(result.particles) == 25
+    assert any(w.startswith("particles cover 69 % of the image") for w in result.warnings), result.warnings
+
+
 def _saved(path, grey: np.ndarray) -> str:
     Image.fromarray(grey).save(path)
     return str(path)

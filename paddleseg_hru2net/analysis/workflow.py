@@ -536,8 +536,9 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     result.scale = segmentation.scale.describe()
     result.contrast = segmentation.contrast
     result.model = segmentation.describe_model()
-    result.warnings = out_of_depth_warnings(particle_maps(segmentation.probabilities).particle, diameters,
-                                            segmentation.feed, segmentation.scale.factor) + list(segmentation.doubts)
+    sample = particle_maps(segmentation.probabilities).particle[image.margins.inner(image.grey.shape)]
+    result.warnings = out_of_depth_warnings(sample, diameters, segmentation.feed,
+                                            segmentation.scale.factor) + list(segmentation.doubts)
     return result
 
 
