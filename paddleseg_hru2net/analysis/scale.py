@@ -54,6 +54,8 @@ MAX_SCALED_PIXELS = 40_000_000
 MIN_PARTICLES_ACROSS = 2.0
 #: Factors this close to 1 are not worth a resampling (the model is trained with 0.75-1.33 jitter).
 NEUTRAL = (0.77, 1.3)
+#: A refinement (:func:`refined_factor`) changing the factor by less than these is not worth a pass.
+REFINEMENT_BAND = NEUTRAL
 _FOUR = ndimage.generate_binary_structure(2, 1)
 
 
@@ -183,13 +185,13 @@ def refined_factor(choice: ScaleChoice, measured_px: Optional[float], model_px: 
                    shape: Tuple[int, ...]) -> Optional[ScaleChoice]:
     """The scale a segmentation made at ``choice`` asks for: its particles' median diameter
     ``measured_px`` (pixels at the segmentation scale) brought to the model's ``model_px``;
-    None where there is nothing to measure, the new factor is within :data:`NEUTRAL` of the
-    old one (not worth another pass), or it would leave the image (``shape``) fewer than
+    None where there is nothing to measure, the new factor is within :data:`REFINEMENT_BAND` of
+    the old one (not worth another pass), or it would leave the image (``shape``) fewer than
     :data:`MIN_PARTICLES_ACROSS` of the model's particles across (nothing left to measure)."""
     if not measured_px:
         return None
     factor = _clamped(choice.factor * model_px / measured_px)
-    if NEUTRAL[0] <= factor / choice.factor <= NEUTRAL[1]:
+    if REFINEMENT_BAND[0] <= factor / choice.factor <= REFINEMENT_BAND[1]:
         return None
     if min(shape[:2]) * factor < MIN_PARTICLES_ACROSS * model_px:
         return None

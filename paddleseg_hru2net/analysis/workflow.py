@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -463,6 +463,8 @@ REFINED_COVERAGE_RATIO = 2.0
 #: small particles shrunk past what the model resolves merge into blobs that ask for shrinking
 #: further, and measure far from the model's size where they land).
 REFINED_SELF_AGREEMENT = 1.5
+#: How many times a refined scale is refined again from its own segmentation.
+MAX_REFINEMENTS = 1
 
 
 def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Optional[float], segmenter,
@@ -472,26 +474,43 @@ def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
     its particles (split with the model's settings, at the segmentation scale) asks for another
     scale (:func:`~paddleseg_hru2net.analysis.scale.refined_factor`), ``grey`` segmented again
     at that scale, if that segmentation is as plausible (:data:`REFINED_SOLIDITY_LOSS`,
-    :data:`REFINED_COVERAGE_RATIO`, :data:`REFINED_SELF_AGREEMENT`)."""
+    :data:`REFINED_COVERAGE_RATIO`, :data:`REFINED_SELF_AGREEMENT`); and so on from there, at
+    most :data:`MAX_REFINEMENTS` times."""
+    if not segmentation.scale.refinable:
+        return segmentation
+    current = segmentation
+    for _ in range(MAX_REFINEMENTS):
+        then = _refined_once(current, grey, pixel_size_nm, segmenter, splittings)
+        if then is None:
+            break
+        if isinstance(then, str):
+            if current is segmentation:
+                return replace(segmentation, scale=replace(segmentation.scale, source=then))
+            break
+        current = replace(then, doubts=segmentation.doubts)
+    return current
+
+
+def _refined_once(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Optional[float], segmenter,
+                  splittings: ModelSplittings) -> Union[Segmentation, str, None]:
+    """One step of :func:`_refined`: the segmentation at the scale ``segmentation``'s particles
+    ask for, None where they ask for none, or the scale's source noting why the one they ask for
+    was not kept."""
     from paddleseg_hru2net.analysis.scale import refined_factor
     first = segmentation.scale
-    if not first.refinable:
-        return segmentation
     at_scale = segmentation.at_segmentation_scale
     model_px = segmenter.feed.particle_diameter_px
     refined = refined_factor(first, _median_diameter(at_scale, splittings.for_scale(first.factor)),
                              model_px, grey.shape)
     if refined is None:
-        return segmentation
+        return None
     second = _segmented(grey, pixel_size_nm, segmenter, True, segmentation.contrast, (refined, None))
     then = second.at_segmentation_scale
     measured = _median_diameter(then, splittings.for_scale(refined.factor))
     agrees = measured is not None and abs(np.log(measured / model_px)) <= np.log(REFINED_SELF_AGREEMENT)
     if agrees and _as_plausible(at_scale, then):
-        return replace(second, doubts=segmentation.doubts)
-    return replace(segmentation, scale=replace(first, source=f"{first.source}; not refined: the model's "
-                                                             f"segmentation at x{refined.factor:.3g} was "
-                                                             f"less plausible"))
+        return second
+    return f"{first.source}; not refined: the model's segmentation at x{refined.factor:.3g} was less plausible"
 
 
 def _median_diameter(probabilities: np.ndarray, splitting: Splitting) -> Optional[float]:

@@ -166,7 +166,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # compared one at a time: an image enlarged for the model holds its probabilities at
         # two scales, and 37 of them at once can exhaust the memory of a 24 GiB machine
         rows.append(compare_with_manual(image, manual, segmentation, None, manual_coverage=coverage))
-        made_by.append((segmentation.model, segmentation.describe_model()))
+        made_by.append((segmentation.model, segmentation.describe_model(), segmentation.scale.describe()))
     total = summarise(rows)
     for model in models:
         print(f"model: {model.name}, backend {model.segmenter.backend}, window "
@@ -177,7 +177,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if transform:
         print(transform)
     if len(models) > 1:
-        used = Counter(model for model, _ in made_by)
+        used = Counter(model for model, _, _ in made_by)
         print("images per model: " + ", ".join(f"{name} {count}" for name, count in used.items()))
     print("\n".join(comparison_table(rows)))
     print("\n".join(outcome_table(rows)))
@@ -196,8 +196,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                             "particle_iou": r.particle_iou,
                                                             "f1": r.match.f1,
                                                             "model": described,
+                                                            "scale": scale,
                                                             "warnings": r.warnings}
-                                                  for r, (_, described) in zip(rows, made_by)}})
+                                                  for r, (_, described, scale) in zip(rows, made_by)}})
     return 0
 
 
