@@ -713,6 +713,24 @@ def test_a_refined_scale_whose_segmentation_is_less_plausible_is_not_taken(monke
     assert len(factors) == 1 and "refined" not in kept.scale.describe()
 
 
+def test_a_refined_scale_is_refined_again_where_its_particles_still_ask_for_another(monkeypatch):
+    """A model that merges particles smaller than its own (a blurred image of small touching
+    ones) measures them too large at the native scale: 19.5 px for its 24 asks for only x1.23,
+    and there the particles, better split, measure 20 px: they ask for x1.48, where they measure
+    its size. Both steps are taken, and the scale says so twice (the fake measurement is told
+    apart by the segmentation's width: 200 px native, 246 at x1.23, 295 at x1.48)."""
+    from paddleseg_hru2net.analysis import scale, workflow
+    from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
+    monkeypatch.setattr(scale, "diameter_from_autocorrelation", lambda grey: 24.0)
+    measured_at_width = {200: 19.5, 246: 20.0, 295: 23.5}
+    monkeypatch.setattr(workflow, "_median_diameter",
+                        lambda probabilities, splitting: measured_at_width[probabilities.shape[-1]])
+    image = SEMImage("discs.png", _discs(20, count_per_side=5, size=200), 0, None, "none (pixels)")
+    segmentation = segment_image(image, _refining_model())
+    assert segmentation.scale.factor == round(round(24.0 / 19.5, 4) * 24.0 / 20.0, 4)
+    assert segmentation.scale.describe().count("refined by the model's own measurement") == 2
+
+
 def test_a_refinement_that_would_leave_too_little_of_the_image_is_not_asked_for():
     """Particles measured 4.3 times the model's size ask for shrinking by 1/4.3: a 400 px frame
     keeps 93 px (four of the model's particles across), a 160 px one would keep 37 (fewer than

@@ -18,7 +18,8 @@ probabilities and particle labels are mapped back to the image's own grid
   measures fragments of them) skips the first pass and always uses that estimate; one that
   records ``grey_values_refined`` (the generalist) then measures its own segmentation at that
   scale and segments again at the scale the measurement gives (:func:`refined_factor`), where
-  the second segmentation is as plausible as the first (``analysis.workflow``);
+  the second segmentation is as plausible as the first (``analysis.workflow``), and so on from
+  there while the measurement asks for another scale (at most three refinements);
 * otherwise, or when asked (``--native-scale``), the native scale.
 
 The summary says which (``scale`` column).
@@ -54,8 +55,13 @@ MAX_SCALED_PIXELS = 40_000_000
 MIN_PARTICLES_ACROSS = 2.0
 #: Factors this close to 1 are not worth a resampling (the model is trained with 0.75-1.33 jitter).
 NEUTRAL = (0.77, 1.3)
-#: A refinement (:func:`refined_factor`) changing the factor by less than these is not worth a pass.
-REFINEMENT_BAND = NEUTRAL
+#: A refinement (:func:`refined_factor`) changing the factor by less than these is not worth a
+#: pass. Narrower than :data:`NEUTRAL`: a model measures particles smaller than its own too
+#: large (it merges touching ones, more so in a soft image), so a first pass asks for too little
+#: enlargement. EMPS val blurred by a Gaussian of 2 px, F1@0.5 (``tools/experiments/refinement_passes.py``):
+#: 0.714 with NEUTRAL and one refinement, 0.842 with 0.87-1.15 and two, 0.872 with 0.9-1.1 and
+#: three (482193653a, 495 particles of 14 px: 0.452 -> 0.885); as published 0.920, 0.925, 0.924.
+REFINEMENT_BAND = (0.9, 1.1)
 _FOUR = ndimage.generate_binary_structure(2, 1)
 
 
@@ -196,7 +202,7 @@ def refined_factor(choice: ScaleChoice, measured_px: Optional[float], model_px: 
     if min(shape[:2]) * factor < MIN_PARTICLES_ACROSS * model_px:
         return None
     native_diameter = measured_px / choice.factor
-    refined = ScaleChoice(round(factor, 4) if not NEUTRAL[0] <= factor <= NEUTRAL[1] else 1.0,
+    refined = ScaleChoice(round(factor, 4) if not REFINEMENT_BAND[0] <= factor <= REFINEMENT_BAND[1] else 1.0,
                           f"{choice.source}; refined by the model's own measurement, median "
                           f"diameter {native_diameter:.1f} px", split_at_model_scale=True)
     refined = _enlargement_within_budget(refined, shape)
