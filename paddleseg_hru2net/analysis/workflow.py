@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -481,24 +481,18 @@ def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
     most :data:`MAX_REFINEMENTS` times."""
     if not segmentation.scale.refinable:
         return segmentation
-    current = segmentation
     for _ in range(MAX_REFINEMENTS):
-        then = _refined_once(current, grey, pixel_size_nm, segmenter, splittings)
-        if then is None:
+        segmentation, moved = _refined_once(segmentation, grey, pixel_size_nm, segmenter, splittings)
+        if not moved:
             break
-        if isinstance(then, str):
-            if current is segmentation:
-                return replace(segmentation, scale=replace(segmentation.scale, source=then))
-            break
-        current = replace(then, doubts=segmentation.doubts)
-    return current
+    return segmentation
 
 
 def _refined_once(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Optional[float], segmenter,
-                  splittings: ModelSplittings) -> Union[Segmentation, str, None]:
-    """One step of :func:`_refined`: the segmentation at the scale ``segmentation``'s particles
-    ask for, None where they ask for none, or the scale's source noting why the one they ask for
-    was not kept."""
+                  splittings: ModelSplittings) -> Tuple[Segmentation, bool]:
+    """One step of :func:`_refined`: ``(the segmentation at the scale the particles of
+    ``segmentation`` ask for, True)``, or ``(segmentation, False)`` where they ask for none or the
+    one they ask for was less plausible (its scale then says so)."""
     from paddleseg_hru2net.analysis.scale import refined_factor
     first = segmentation.scale
     at_scale = segmentation.at_segmentation_scale
@@ -506,14 +500,16 @@ def _refined_once(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: O
     refined = refined_factor(first, _median_diameter(at_scale, splittings.for_scale(first.factor)),
                              model_px, grey.shape)
     if refined is None:
-        return None
+        return segmentation, False
     second = _segmented(grey, pixel_size_nm, segmenter, True, segmentation.contrast, (refined, None))
     then = second.at_segmentation_scale
     measured = _median_diameter(then, splittings.for_scale(refined.factor))
     agrees = measured is not None and abs(np.log(measured / model_px)) <= np.log(REFINED_SELF_AGREEMENT)
     if agrees and _as_plausible(at_scale, then):
-        return second
-    return f"{first.source}; not refined: the model's segmentation at x{refined.factor:.3g} was less plausible"
+        return replace(second, doubts=segmentation.doubts), True
+    return replace(segmentation, scale=replace(first, source=f"{first.source}; not refined: the model's "
+                                                             f"segmentation at x{refined.factor:.3g} was "
+                                                             f"less plausible")), False
 
 
 def _median_diameter(probabilities: np.ndarray, splitting: Splitting) -> Optional[float]:
