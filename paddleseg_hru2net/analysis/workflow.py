@@ -481,35 +481,38 @@ def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
     most :data:`MAX_REFINEMENTS` times."""
     if not segmentation.scale.refinable:
         return segmentation
+    measured = _median_diameter(segmentation.at_segmentation_scale, splittings.for_scale(segmentation.scale.factor))
     for _ in range(MAX_REFINEMENTS):
-        segmentation, moved = _refined_once(segmentation, grey, pixel_size_nm, segmenter, splittings)
+        segmentation, measured, moved = _refined_once(segmentation, measured, grey, pixel_size_nm, segmenter,
+                                                      splittings)
         if not moved:
             break
     return segmentation
 
 
-def _refined_once(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Optional[float], segmenter,
-                  splittings: ModelSplittings) -> Tuple[Segmentation, bool]:
-    """One step of :func:`_refined`: ``(the segmentation at the scale the particles of
-    ``segmentation`` ask for, True)``, or ``(segmentation, False)`` where they ask for none or the
-    one they ask for was less plausible (its scale then says so)."""
+def _refined_once(segmentation: Segmentation, measured_px: Optional[float], grey: np.ndarray,
+                  pixel_size_nm: Optional[float], segmenter, splittings: ModelSplittings
+                  ) -> Tuple[Segmentation, Optional[float], bool]:
+    """One step of :func:`_refined` from ``segmentation``, whose particles measure ``measured_px``
+    (median diameter at its scale): ``(the segmentation at the scale they ask for, the median
+    diameter of its particles, True)``, or ``(segmentation, measured_px, False)`` where they ask
+    for none or the one they ask for was less plausible (its scale then says so)."""
     from paddleseg_hru2net.analysis.scale import refined_factor
     first = segmentation.scale
     at_scale = segmentation.at_segmentation_scale
     model_px = segmenter.feed.particle_diameter_px
-    refined = refined_factor(first, _median_diameter(at_scale, splittings.for_scale(first.factor)),
-                             model_px, grey.shape)
+    refined = refined_factor(first, measured_px, model_px, grey.shape)
     if refined is None:
-        return segmentation, False
+        return segmentation, measured_px, False
     second = _segmented(grey, pixel_size_nm, segmenter, True, segmentation.contrast, (refined, None))
     then = second.at_segmentation_scale
     measured = _median_diameter(then, splittings.for_scale(refined.factor))
     agrees = measured is not None and abs(np.log(measured / model_px)) <= np.log(REFINED_SELF_AGREEMENT)
     if agrees and _as_plausible(at_scale, then):
-        return replace(second, doubts=segmentation.doubts), True
+        return replace(second, doubts=segmentation.doubts), measured, True
     return replace(segmentation, scale=replace(first, source=f"{first.source}; not refined: the model's "
                                                              f"segmentation at x{refined.factor:.3g} was "
-                                                             f"less plausible")), False
+                                                             f"less plausible")), measured_px, False
 
 
 def _median_diameter(probabilities: np.ndarray, splitting: Splitting) -> Optional[float]:
