@@ -74,3 +74,38 @@ def test_a_misread_unit_leaves_the_size_unknown_rather_than_wrong():
     """Tesseract may read the drawn "1 µm" as "14m": no unit, so no pixel size (not 14 m)."""
     bar = read_scale_bar(data_bar("1 µm", 125, False, True))
     assert bar is None or bar.pixel_size_nm == pytest.approx(8.0, rel=0.015)
+
+
+def hitachi_data_bar(working_distance: str, label: str, bar_px: int) -> np.ndarray:
+    """A drawn data bar laid out as Hitachi's: voltage, working distance and magnification,
+    then ``label`` on one line, a bar of ``bar_px`` over the label, within reach of the working
+    distance's text too."""
+    image = Image.new("L", (720, 50), 10)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=18)
+    draw.text((120, 26), f"SU8020 10.0kV {working_distance} x100k", fill=240, font=font)
+    left = 420
+    draw.text((left + 120, 26), label, fill=240, font=font)
+    draw.rectangle([left, 12, left + bar_px, 13], fill=240)
+    for x in (left, left + bar_px):
+        draw.rectangle([x - 1, 4, x + 1, 21], fill=240)
+    return np.asarray(image)
+
+
+@needs_tesseract
+def test_the_working_distance_is_not_taken_for_the_scale_bar():
+    """A data bar's length in mm is its working distance ("8.4mm" printed before the scale bar's
+    "500nm", with the bar within reach of both): the pixel size is the scale bar's, 2.5 nm,
+    not 8.4 mm over the part of the bar near the working distance."""
+    bar = read_scale_bar(hitachi_data_bar("8.4mm", "500nm", 200))
+    assert bar is not None and bar.label == "500nm"
+    assert bar.pixel_size_nm == pytest.approx(2.5, rel=0.015)
+
+
+@pytest.mark.parametrize("number, is_round", [
+    ("200", True), ("500", True), ("1", True), ("0.5", True), ("25", True), ("1.5", True), ("2,5", True),
+    ("7.5", False), ("8.9", False), ("168", False), ("10.0", False), ("5.97", False), ("66", False),
+])
+def test_scale_bars_are_drawn_for_round_lengths(number, is_round):
+    from paddleseg_hru2net.microscopy.scale_bar import is_round_length
+    assert is_round_length(number) is is_round

@@ -4,8 +4,12 @@ Most microscopes print a data bar under the image with a scale bar: a line (ofte
 ticks) and its length as text, "200 nm" or "1 µm". Reading it takes two steps:
 
 1. **the label**, by Tesseract OCR (:mod:`~paddleseg_hru2net.microscopy.ocr`): words are read
-   from the data bar enlarged 3x, and a number followed by a length unit (``nm``, ``µm``/``um``,
-   ``mm``) is a candidate label;
+   from the data bar enlarged 3x, and a round number (one significant digit, or 15 or 25: "200",
+   "0.5", "25") followed by ``nm`` or ``µm``/``um`` is a candidate label. Data bars print other
+   lengths too, which are not the scale bar's: the working distance in mm on nearly every SEM
+   ("WD = 7.5mm", Hitachi's "10.0kV 8.4mm x100k"), the horizontal field width ("HFW 5.97 µm");
+   taken for the label, the working distance gave pixel sizes of 0.02-0.9 mm on EMPS images.
+   So no label in mm is read and numbers a microscope measures rather than rounds are not;
 2. **the bar**: near each label (the rows under and over it, a few label widths to either side)
    the longest horizontal run of pixels that differ strongly from the data bar's background.
 
@@ -13,8 +17,8 @@ Pixel size = label length / bar length in pixels, the bar measured between the c
 its end ticks where it has them. A bar shorter than 8 px, a label without a bar, or no
 Tesseract give None, and the caller falls back to pixels. On the 32 TiO2 images (200 nm over
 27 px) the scale bar gives 7.41 nm against the metadata's 7.34 (+0.9 %); metadata, where
-present, wins. A misread label (Tesseract may read "1 µm" as "14m") matches no unit and leaves
-the size unknown rather than wrong.
+present, wins. A misread label (Tesseract may read "1 µm" as "14m", "50 nm" as "50 mm") matches
+no unit or is not taken and leaves the size unknown rather than wrong.
 """
 from __future__ import annotations
 
@@ -27,14 +31,21 @@ import numpy as np
 from paddleseg_hru2net.microscopy.ocr import Word, ocr_words, tesseract_available
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
-__all__ = ["ScaleBar", "LENGTH_UNITS", "printed_lengths", "scale_bar_labels", "bar_length_px", "read_scale_bar"]
+__all__ = ["ScaleBar", "LENGTH_UNITS", "SCALE_BAR_UNITS", "printed_lengths", "is_round_length",
+           "scale_bar_labels", "bar_length_px", "read_scale_bar"]
 
 _ENLARGE = 3
 _MIN_BAR_PX = 8
 _INK_CONTRAST = 60
 _NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?)$")
-#: The length units a scale bar label may give.
+#: The length units printed in a data bar.
 LENGTH_UNITS = ("nm", "µm", "μm", "um", "mm")
+#: The units of a scale bar's label: the lengths of an electron micrograph's field. A length in
+#: mm in a data bar is the working distance.
+SCALE_BAR_UNITS = ("nm", "µm", "μm", "um")
+#: The significant digits of a scale bar's length (after leading and trailing zeros): 1-9 as in
+#: 200 nm or 0.5 µm, and 15 and 25 as in 25 nm or 1.5 µm.
+_ROUND_DIGITS = tuple(str(digit) for digit in range(1, 10)) + ("15", "25")
 
 
 @dataclass(frozen=True)
@@ -78,13 +89,24 @@ def printed_lengths(words: List[Word], units: Sequence[str] = LENGTH_UNITS) -> L
     return lengths
 
 
+def is_round_length(number: str) -> bool:
+    """Whether ``number`` as printed is a length a scale bar is drawn for ("200", "0.5", "25",
+    "1.5"), not one a microscope measured ("7.5", "8.9", "168", and "10.0": a printed
+    fractional zero is a measurement's precision)."""
+    number = number.replace(",", ".")
+    if "." in number and number.endswith("0"):
+        return False
+    digits = number.replace(".", "").strip("0")
+    return digits in _ROUND_DIGITS
+
+
 def scale_bar_labels(words: List[Word]) -> List[tuple]:
-    """``(label text, length in nm, box Word)`` for every "<number> <unit>" among ``words``
-    (:func:`printed_lengths`) whose length is known."""
+    """``(label text, length in nm, box Word)`` for every "<round number> <nm or µm>" among
+    ``words`` (:func:`printed_lengths`, :func:`is_round_length`)."""
     labels = []
-    for number, unit, box in printed_lengths(words):
+    for number, unit, box in printed_lengths(words, SCALE_BAR_UNITS):
         length = _unit_length_nm(number, unit)
-        if length:
+        if length and is_round_length(number):
             labels.append((box.text, length, box))
     return labels
 
