@@ -102,6 +102,35 @@ def test_the_working_distance_is_not_taken_for_the_scale_bar():
     assert bar.pixel_size_nm == pytest.approx(2.5, rel=0.015)
 
 
+def hitachi_ruler(label: str, ticks: int, spacing: int, speck: bool = True) -> np.ndarray:
+    """A drawn Hitachi data bar whose scale is a ruler: ``ticks`` evenly spaced ticks, long at
+    both ends and in the middle, no line, over ``label`` (the ruler's whole length); the
+    image's grey above the black band (as a data bar found with a few rows of the image)."""
+    image = Image.new("L", (720, 60), 10)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 0, 719, 9], fill=90)
+    font = ImageFont.load_default(size=18)
+    draw.text((20, 36), "SU8010 5.0kV 8.9mm x500 LM(L)", fill=240, font=font)
+    left = 690 - (ticks - 1) * spacing
+    for index in range(ticks):
+        x = left + index * spacing
+        top = 14 if index in (0, ticks // 2, ticks - 1) else 20
+        draw.rectangle([x, top, x + 1, 28], fill=240)
+    if speck:
+        draw.rectangle([left + spacing + 5, 24, left + spacing + 6, 24], fill=240)
+    draw.text((620, 36), label, fill=240, font=font)
+    return np.asarray(image)
+
+
+@needs_tesseract
+def test_a_ruler_of_ticks_is_measured_from_its_first_tick_to_its_last():
+    """Hitachi prints a ruler of 11 ticks without a line, its label the whole length:
+    100 µm over 10 x 27 px is 370 nm per pixel."""
+    bar = read_scale_bar(hitachi_ruler("100um", 11, 27))
+    assert bar is not None and bar.length_px == pytest.approx(270, abs=1)
+    assert bar.pixel_size_nm == pytest.approx(100_000 / 270, rel=0.01)
+
+
 @pytest.mark.parametrize("number, is_round", [
     ("200", True), ("500", True), ("1", True), ("0.5", True), ("25", True), ("1.5", True), ("2,5", True),
     ("7.5", False), ("8.9", False), ("168", False), ("10.0", False), ("5.97", False), ("66", False),

@@ -11,7 +11,9 @@ ticks) and its length as text, "200 nm" or "1 µm". Reading it takes two steps:
    taken for the label, the working distance gave pixel sizes of 0.02-0.9 mm on EMPS images.
    So no label in mm is read and numbers a microscope measures rather than rounds are not;
 2. **the bar**: near each label (the rows under and over it, a few label widths to either side)
-   the longest horizontal run of pixels that differ strongly from the data bar's background.
+   a ruler of evenly spaced ticks without a line (Hitachi's: the label gives its whole length,
+   first tick to last), else the longest horizontal run of pixels that differ strongly from
+   the data bar's background.
 
 Pixel size = label length / bar length in pixels, the bar measured between the centres of
 its end ticks where it has them. A bar shorter than 8 px, a label without a bar, or no
@@ -37,6 +39,12 @@ __all__ = ["ScaleBar", "LENGTH_UNITS", "SCALE_BAR_UNITS", "printed_lengths", "is
 _ENLARGE = 3
 _MIN_BAR_PX = 8
 _INK_CONTRAST = 60
+#: A ruler: at least this many ticks, each at most this wide, each step within this share of
+#: the first one; a chain of ticks steps over up to this many runs (specks) to its second.
+_MIN_RULER_TICKS = 6
+_MAX_TICK_WIDTH = 4
+_RULER_SLACK = 0.08
+_RULER_STEP_OVER = 3
 _NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?)$")
 #: The length units printed in a data bar.
 LENGTH_UNITS = ("nm", "µm", "μm", "um", "mm")
@@ -131,18 +139,59 @@ def _end_ticks_span(ink: np.ndarray, row: int, start: int, stop: int) -> Optiona
     return None
 
 
+def _evenly_spaced_chain(centres: np.ndarray, first: float, second: float) -> List[float]:
+    """The tick centres from ``first`` on at the step ``second - first`` (each step within
+    :data:`_RULER_SLACK` of it), as far as such a tick is found."""
+    step, chain = second - first, [first, second]
+    while True:
+        expected = chain[-1] + step
+        nearest = centres[np.argmin(np.abs(centres - expected))]
+        if abs(nearest - expected) > _RULER_SLACK * step:
+            return chain
+        chain.append(float(nearest))
+
+
+def _ruler_span(row: np.ndarray, reach: Tuple[int, int]) -> float:
+    """The span (between first and last centre) of the longest ruler in one row of ink
+    (``row``, boolean) that comes within ``reach``: a chain of at least
+    :data:`_MIN_RULER_TICKS` narrow ticks, evenly spaced, with at most one speck between two
+    ticks in every other interval (text has strokes in all); 0 if there is none."""
+    runs = _runs(row)
+    all_centres = np.array([(start + stop - 1) / 2 for start, stop in runs])
+    centres = np.array([(start + stop - 1) / 2 for start, stop in runs if stop - start <= _MAX_TICK_WIDTH])
+    best = 0.0
+    for index, first in enumerate(centres):
+        for second in centres[index + 1:index + 1 + _RULER_STEP_OVER]:
+            if second - first < 2 * _MAX_TICK_WIDTH:
+                continue
+            chain = _evenly_spaced_chain(centres, float(first), float(second))
+            span = chain[-1] - chain[0]
+            if len(chain) < _MIN_RULER_TICKS or span <= best or chain[0] > reach[1] or chain[-1] < reach[0]:
+                continue
+            specks = np.count_nonzero((all_centres > chain[0]) & (all_centres < chain[-1])) - (len(chain) - 2)
+            if specks <= (len(chain) - 1) // 2:
+                best = span
+    return float(best)
+
+
 def bar_length_px(bar: np.ndarray, label: Word) -> Optional[float]:
-    """Length of the scale bar near ``label`` in the data bar ``bar``: the longest horizontal
-    line of "ink" outside the label's own rows, measured between the centres of its end ticks
-    (or of its end pixels); None if shorter than 8 px."""
-    background = np.median(bar)
-    ink = np.abs(bar.astype(np.int16) - background) > _INK_CONTRAST
+    """Length of the scale bar near ``label`` in the data bar ``bar``, from the rows above and
+    under the label's own: a ruler - a row of at least 6 narrow, evenly spaced ticks (Hitachi's,
+    the label giving its whole length) - between its first and last tick; else the longest
+    horizontal line of "ink", measured between the centres of its end ticks (or of its end
+    pixels); None if shorter than 8 px."""
     reach = 3 * max(label.width, 10)
     left, right = max(0, label.left - reach), min(bar.shape[1], label.left + label.width + reach)
+    # the background around the label: a data bar may be found with rows of the image's grey
+    background = np.median(bar[label.top:label.top + label.height, left:right])
+    ink = np.abs(bar.astype(np.int16) - background) > _INK_CONTRAST
+    rows = [row for row in range(max(0, label.top - 3 * label.height), min(bar.shape[0], label.top + 4 * label.height))
+            if not label.top <= row < label.top + label.height]
+    ruler = max((_ruler_span(ink[row], (left, right)) for row in rows), default=0.0)
+    if ruler >= _MIN_BAR_PX:
+        return float(ruler)
     best = (0, 0, 0)  # (length, row, start)
-    for row in range(max(0, label.top - 3 * label.height), min(bar.shape[0], label.top + 4 * label.height)):
-        if label.top <= row < label.top + label.height:
-            continue
+    for row in rows:
         for start, stop in _runs(ink[row, left:right]):
             best = max(best, (stop - start, row, left + start))
     length, row, start = best
