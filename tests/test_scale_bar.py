@@ -131,10 +131,23 @@ def test_a_ruler_of_ticks_is_measured_from_its_first_tick_to_its_last():
     assert bar.pixel_size_nm == pytest.approx(100_000 / 270, rel=0.01)
 
 
-@pytest.mark.parametrize("number, is_round", [
-    ("200", True), ("500", True), ("1", True), ("0.5", True), ("25", True), ("1.5", True), ("2,5", True),
-    ("7.5", False), ("8.9", False), ("168", False), ("10.0", False), ("5.97", False), ("66", False),
+@needs_tesseract
+def test_a_label_printed_with_precision_is_taken_over_a_ruler_only():
+    """Hitachi's ruler labels print fractional zeros ("10.0um"), and so do measured lengths
+    such as FEI's field width: over a ruler the label gives the size, over a line it does not."""
+    ruler = read_scale_bar(hitachi_ruler("10.0um", 11, 27))
+    assert ruler is not None and ruler.pixel_size_nm == pytest.approx(10_000 / 270, rel=0.01)
+    assert read_scale_bar(data_bar("10.0 um", 125)) is None
+    assert read_scale_bar(data_bar("10 um", 125)).pixel_size_nm == pytest.approx(80.0, rel=0.015)
+
+
+@pytest.mark.parametrize("number, is_round, precise", [
+    ("200", True, False), ("500", True, False), ("1", True, False), ("0.5", True, False), ("25", True, False),
+    ("1.5", True, False), ("2,5", True, False), ("10.0", True, True), ("1.00", True, True),
+    ("7.5", False, False), ("8.9", False, False), ("168", False, False), ("7.520", False, True),
+    ("5.97", False, False), ("66", False, False),
 ])
-def test_scale_bars_are_drawn_for_round_lengths(number, is_round):
-    from paddleseg_hru2net.microscopy.scale_bar import is_round_length
+def test_scale_bars_are_drawn_for_round_lengths(number, is_round, precise):
+    from paddleseg_hru2net.microscopy.scale_bar import has_printed_precision, is_round_length
     assert is_round_length(number) is is_round
+    assert has_printed_precision(number) is precise

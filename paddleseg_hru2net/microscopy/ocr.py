@@ -39,14 +39,24 @@ def tesseract_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def ocr_words(grey: np.ndarray, enlarge: int = 1) -> List[Word]:
+def _enlarged(grey: np.ndarray, enlarge: int, smooth: bool) -> np.ndarray:
+    if enlarge <= 1:
+        return np.asarray(grey, np.uint8)
+    if smooth:
+        import cv2
+        return cv2.resize(np.asarray(grey, np.uint8), None, fx=enlarge, fy=enlarge, interpolation=cv2.INTER_CUBIC)
+    return np.kron(grey, np.ones((enlarge, enlarge), np.uint8))
+
+
+def ocr_words(grey: np.ndarray, enlarge: int = 1, smooth: bool = False) -> List[Word]:
     """The words of a grey image by Tesseract (sparse text: words anywhere, in any order), boxes
     in ``grey``'s pixels; ``enlarge`` > 1 reads the image enlarged that many times (small text,
-    such as a data bar's). Empty without Tesseract, or where it fails or times out."""
+    such as a data bar's), by repeating pixels or, if ``smooth``, by cubic interpolation (each
+    reads some words the other misses). Empty without Tesseract, or where it fails or times out."""
     if not tesseract_available():
         return []
     from PIL import Image
-    read = np.kron(grey, np.ones((enlarge, enlarge), np.uint8)) if enlarge > 1 else np.asarray(grey, np.uint8)
+    read = _enlarged(grey, enlarge, smooth)
     png = io.BytesIO()
     Image.fromarray(read).save(png, format="PNG")
     try:

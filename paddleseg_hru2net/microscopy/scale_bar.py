@@ -9,7 +9,9 @@ ticks) and its length as text, "200 nm" or "1 µm". Reading it takes two steps:
    lengths too, which are not the scale bar's: the working distance in mm on nearly every SEM
    ("WD = 7.5mm", Hitachi's "10.0kV 8.4mm x100k"), the horizontal field width ("HFW 5.97 µm");
    taken for the label, the working distance gave pixel sizes of 0.02-0.9 mm on EMPS images.
-   So no label in mm is read and numbers a microscope measures rather than rounds are not;
+   So no label in mm is read, nor numbers a microscope measures rather than rounds ("8.9",
+   Zeiss's "Width = 7.520 µm"); a round one printed with fractional zeros ("10.0 µm", FEI's
+   field width, but also Hitachi's ruler labels "10.0um") only over a ruler of ticks;
 2. **the bar**: near each label (the rows under and over it, a few label widths to either side)
    a ruler of evenly spaced ticks without a line (Hitachi's: the label gives its whole length,
    first tick to last), else the longest horizontal run of pixels that differ strongly from
@@ -34,9 +36,11 @@ from paddleseg_hru2net.microscopy.ocr import Word, ocr_words, tesseract_availabl
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
 __all__ = ["ScaleBar", "LENGTH_UNITS", "SCALE_BAR_UNITS", "printed_lengths", "is_round_length",
-           "scale_bar_labels", "bar_length_px", "read_scale_bar"]
+           "has_printed_precision", "scale_bar_labels", "bar_length_px", "read_scale_bar"]
 
 _ENLARGE = 3
+#: How the data bar is read by OCR, in turn until a scale bar is found: (enlargement, smooth).
+_READINGS = ((_ENLARGE, False), (4, True))
 _MIN_BAR_PX = 8
 _INK_CONTRAST = 60
 #: A ruler: at least this many ticks, each at most this wide, each step within this share of
@@ -99,23 +103,28 @@ def printed_lengths(words: List[Word], units: Sequence[str] = LENGTH_UNITS) -> L
 
 def is_round_length(number: str) -> bool:
     """Whether ``number`` as printed is a length a scale bar is drawn for ("200", "0.5", "25",
-    "1.5"), not one a microscope measured ("7.5", "8.9", "168", and "10.0": a printed
-    fractional zero is a measurement's precision)."""
-    number = number.replace(",", ".")
-    if "." in number and number.endswith("0"):
-        return False
-    digits = number.replace(".", "").strip("0")
+    "1.5", "10.0"), not one a microscope measured ("7.5", "8.9", "168", "7.520")."""
+    digits = number.replace(",", ".").replace(".", "").strip("0")
     return digits in _ROUND_DIGITS
 
 
+def has_printed_precision(number: str) -> bool:
+    """Whether ``number`` prints fractional zeros ("10.0", "1.00"): a measured length's
+    precision (FEI's field width "10.0 µm") - or Hitachi's ruler labels ("10.0um")."""
+    number = number.replace(",", ".")
+    return "." in number and number.endswith("0")
+
+
 def scale_bar_labels(words: List[Word]) -> List[tuple]:
-    """``(label text, length in nm, box Word)`` for every "<round number> <nm or µm>" among
-    ``words`` (:func:`printed_lengths`, :func:`is_round_length`)."""
+    """``(label text, length in nm, box Word, ruler only)`` for every "<round number> <nm or
+    µm>" among ``words`` (:func:`printed_lengths`, :func:`is_round_length`); ``ruler only``
+    where the number prints fractional zeros (:func:`has_printed_precision`): such a label is
+    taken only over a ruler of ticks, as Hitachi prints it."""
     labels = []
     for number, unit, box in printed_lengths(words, SCALE_BAR_UNITS):
         length = _unit_length_nm(number, unit)
         if length and is_round_length(number):
-            labels.append((box.text, length, box))
+            labels.append((box.text, length, box, has_printed_precision(number)))
     return labels
 
 
@@ -174,12 +183,12 @@ def _ruler_span(row: np.ndarray, reach: Tuple[int, int]) -> float:
     return float(best)
 
 
-def bar_length_px(bar: np.ndarray, label: Word) -> Optional[float]:
+def bar_length_px(bar: np.ndarray, label: Word, ruler_only: bool = False) -> Optional[float]:
     """Length of the scale bar near ``label`` in the data bar ``bar``, from the rows above and
     under the label's own: a ruler - a row of at least 6 narrow, evenly spaced ticks (Hitachi's,
     the label giving its whole length) - between its first and last tick; else the longest
-    horizontal line of "ink", measured between the centres of its end ticks (or of its end
-    pixels); None if shorter than 8 px."""
+    horizontal line of "ink" (unless ``ruler_only``), measured between the centres of its end
+    ticks (or of its end pixels); None if shorter than 8 px."""
     reach = 3 * max(label.width, 10)
     left, right = max(0, label.left - reach), min(bar.shape[1], label.left + label.width + reach)
     # the background around the label: a data bar may be found with rows of the image's grey
@@ -190,6 +199,8 @@ def bar_length_px(bar: np.ndarray, label: Word) -> Optional[float]:
     ruler = max((_ruler_span(ink[row], (left, right)) for row in rows), default=0.0)
     if ruler >= _MIN_BAR_PX:
         return float(ruler)
+    if ruler_only:
+        return None
     best = (0, 0, 0)  # (length, row, start)
     for row in rows:
         for start, stop in _runs(ink[row, left:right]):
@@ -202,11 +213,14 @@ def bar_length_px(bar: np.ndarray, label: Word) -> Optional[float]:
 
 
 def read_scale_bar(data_bar: np.ndarray) -> Optional[ScaleBar]:
-    """The scale bar of a data bar (the rows under the image), or None."""
+    """The scale bar of a data bar (the rows under the image), or None. The data bar is read
+    enlarged by repeating pixels and, where that finds no scale bar, enlarged smoothly (which
+    reads Hitachi's "10.0um" where the first reads "0.0um", and loses Zeiss's "200 nm" at 3x)."""
     if data_bar.size == 0 or not tesseract_available():
         return None
-    for text, length_nm, box in scale_bar_labels(ocr_words(data_bar, _ENLARGE)):
-        length_px = bar_length_px(data_bar, box)
-        if length_px:
-            return ScaleBar(text, length_nm, length_px)
+    for enlarge, smooth in _READINGS:
+        for text, length_nm, box, ruler_only in scale_bar_labels(ocr_words(data_bar, enlarge, smooth)):
+            length_px = bar_length_px(data_bar, box, ruler_only)
+            if length_px:
+                return ScaleBar(text, length_nm, length_px)
     return None
