@@ -35,8 +35,8 @@ import numpy as np
 from paddleseg_hru2net.microscopy.ocr import Word, ocr_words, tesseract_available
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
-__all__ = ["ScaleBar", "LENGTH_UNITS", "SCALE_BAR_UNITS", "printed_lengths", "is_round_length",
-           "has_printed_precision", "scale_bar_labels", "bar_length_px", "read_scale_bar"]
+__all__ = ["ScaleBar", "ScaleBarLabel", "LENGTH_UNITS", "SCALE_BAR_UNITS", "printed_lengths",
+           "is_round_length", "has_printed_precision", "scale_bar_labels", "bar_length_px", "read_scale_bar"]
 
 _ENLARGE = 3
 #: How the data bar is read by OCR, in turn until a scale bar is found: (enlargement, smooth).
@@ -58,6 +58,17 @@ SCALE_BAR_UNITS = ("nm", "µm", "μm", "um")
 #: The significant digits of a scale bar's length (after leading and trailing zeros): 1-9 as in
 #: 200 nm or 0.5 µm, and 15 and 25 as in 25 nm or 1.5 µm.
 _ROUND_DIGITS = tuple(str(digit) for digit in range(1, 10)) + ("15", "25")
+
+
+@dataclass(frozen=True)
+class ScaleBarLabel:
+    """A scale bar's label as read: its text, the length it gives, its box, and whether it is
+    taken only over a ruler of ticks (printed with fractional zeros)."""
+
+    text: str
+    length_nm: float
+    box: Word
+    ruler_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,16 +126,15 @@ def has_printed_precision(number: str) -> bool:
     return "." in number and number.endswith("0")
 
 
-def scale_bar_labels(words: List[Word]) -> List[tuple]:
-    """``(label text, length in nm, box Word, ruler only)`` for every "<round number> <nm or
-    µm>" among ``words`` (:func:`printed_lengths`, :func:`is_round_length`); ``ruler only``
-    where the number prints fractional zeros (:func:`has_printed_precision`): such a label is
-    taken only over a ruler of ticks, as Hitachi prints it."""
+def scale_bar_labels(words: List[Word]) -> List[ScaleBarLabel]:
+    """Every "<round number> <nm or µm>" among ``words`` (:func:`printed_lengths`,
+    :func:`is_round_length`), ruler only where the number prints fractional zeros
+    (:func:`has_printed_precision`), as Hitachi's ruler labels do."""
     labels = []
     for number, unit, box in printed_lengths(words, SCALE_BAR_UNITS):
         length = _unit_length_nm(number, unit)
         if length and is_round_length(number):
-            labels.append((box.text, length, box, has_printed_precision(number)))
+            labels.append(ScaleBarLabel(box.text, length, box, has_printed_precision(number)))
     return labels
 
 
@@ -219,8 +229,8 @@ def read_scale_bar(data_bar: np.ndarray) -> Optional[ScaleBar]:
     if data_bar.size == 0 or not tesseract_available():
         return None
     for enlarge, smooth in _READINGS:
-        for text, length_nm, box, ruler_only in scale_bar_labels(ocr_words(data_bar, enlarge, smooth)):
-            length_px = bar_length_px(data_bar, box, ruler_only)
+        for label in scale_bar_labels(ocr_words(data_bar, enlarge, smooth)):
+            length_px = bar_length_px(data_bar, label.box, label.ruler_only)
             if length_px:
-                return ScaleBar(text, length_nm, length_px)
+                return ScaleBar(label.text, label.length_nm, length_px)
     return None
