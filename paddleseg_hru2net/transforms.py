@@ -15,6 +15,9 @@
   random direction and a bowl or dome around a random centre), as uneven illumination, charging,
   detector shadowing or a thick support give it.
 * :class:`RandomGaussianNoise`: shot and detector noise of a fast scan or a low dose.
+* :class:`RandomGamma`: a detector's or an export's tone curve (brightness and contrast set on
+  the microscope, a camera's gamma, a figure brightened for print), which bends the grey levels
+  rather than shifting or scaling them.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from paddleseg.cvlibs import manager
 from paddleseg.transforms import RandomPaddingCrop
 
 __all__ = ["RandomCropOfSizes", "RandomInvert", "RandomLowResolution", "RandomUnevenBackground",
-           "RandomGaussianNoise", "background_field"]
+           "RandomGaussianNoise", "RandomGamma", "background_field"]
 
 
 class _AppliedWithProbability:
@@ -167,3 +170,22 @@ class RandomGaussianNoise(_AppliedWithProbability):
     def _apply(self, image: np.ndarray) -> np.ndarray:
         sigma = np.random.uniform(0, self.max_sigma)
         return np.clip(image + np.random.normal(0, sigma, image.shape).astype(np.float32), 0, 255)
+
+
+@manager.TRANSFORMS.add_component
+class RandomGamma(_AppliedWithProbability):
+    """With probability ``prob``, map grey values ``v`` to ``255 * (v / 255) ** gamma`` with
+    ``gamma`` drawn log-uniformly from ``[1 / max_gamma, max_gamma]`` (below 1 the dark tones are
+    spread and the bright ones pressed together, above 1 the reverse). Put it before
+    ``Normalize``; the label is left as it is.
+    """
+
+    def __init__(self, prob: float = 0.5, max_gamma: float = 2.0):
+        super().__init__(prob)
+        if max_gamma <= 1.0:
+            raise ValueError(f"max_gamma must be above 1, got {max_gamma}")
+        self.max_gamma = max_gamma
+
+    def _apply(self, image: np.ndarray) -> np.ndarray:
+        gamma = np.exp(np.random.uniform(-np.log(self.max_gamma), np.log(self.max_gamma)))
+        return 255.0 * (np.clip(image, 0, 255) / 255.0) ** gamma

@@ -379,6 +379,24 @@ def test_uneven_background_and_noise_transforms_change_the_image_as_stated():
         RandomGaussianNoise(max_sigma=0)
 
 
+def test_the_gamma_transform_bends_the_grey_levels_and_keeps_their_order_and_ends():
+    from paddleseg_hru2net.transforms import RandomGamma
+    ramp = np.linspace(0, 255, 256, dtype=np.float32)[None, :].repeat(4, axis=0)
+    label = np.ones(ramp.shape, np.int64)
+    np.random.seed(0)
+    bent = [RandomGamma(prob=1.0, max_gamma=2.0)({"img": ramp.copy(), "label": label})["img"] for _ in range(40)]
+    for image in bent:
+        assert image[0, 0] == 0 and image[0, -1] == pytest.approx(255)  # black and white stay
+        assert np.all(np.diff(image[0]) >= 0)  # the order of the grey levels is kept
+        middle = image[0, 128] / 128.5  # (1/2) ** gamma * 2: between 2 ** -1 ... 2 ** 0.5 for gamma in [0.5, 2]
+        assert 0.5 ** 2 * 2 - 1e-3 <= middle <= 0.5 ** 0.5 * 2 + 1e-3
+    middles = np.array([image[0, 128] for image in bent])
+    assert (middles < 120).any() and (middles > 140).any()  # both darker and brighter tone curves
+    assert np.array_equal(RandomGamma(prob=0.0)({"img": ramp.copy()})["img"], ramp)
+    with pytest.raises(ValueError):
+        RandomGamma(max_gamma=1.0)
+
+
 def test_dark_particles_are_detected_and_inverted_for_a_bright_only_model():
     """A synthetic SEM image and its inverse (TEM-like): the histogram test tells them apart, and
     the shipped bright-only model segments the inverse as well as the original (it is inverted
