@@ -560,6 +560,37 @@ def test_a_particle_across_the_frame_is_told_from_the_background_by_the_frame_ed
     assert "the less on the frame edge" in segmentation.contrast and segmentation.doubts == ()
 
 
+def test_a_label_box_does_not_decide_which_way_round_an_image_is():
+    """Dark discs, many cut by the frame, on a background too dark for the model to take as
+    particle either (a TEM image under a gamma of 2), with a white label box: as recorded the
+    box is the only "particle", perfectly convex and away from the frame's edge, and outscored
+    the discs of the inverted image, then was left out as drawn - no particles and no warning.
+    Judged without what is drawn over the image, the image is inverted and its discs found; an
+    image whose only particle is drawn says it found none."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis.workflow import SEMImage, analyze_segmentation, segment_image
+    size = 192
+    grey = np.clip(120 + np.random.default_rng(0).normal(0, 4, (size, size)), 0, 255).astype(np.uint8)
+    yy, xx = np.mgrid[:size, :size]
+    for cy in range(0, size + 1, 48):
+        for cx in range(0, size + 1, 48):
+            grey[(yy - cy) ** 2 + (xx - cx) ** 2 <= 22 ** 2] = 20
+    grey[6:30, 90:114] = 255  # the box ...
+    grey[12:24, 99:105] = 0  # ... and its letter
+    model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, mean=(0.7,),  # particle above 178
+                                                    polarity_from="shape_and_frame"))
+    image = SEMImage("box.png", grey, 0, None, "none (pixels)")
+    assert [a.kind for a in image.annotations] == ["box"]
+    segmentation = segment_image(image, model, False)
+    assert segmentation.contrast.startswith("inverted") and "0.000 as recorded" in segmentation.contrast
+    result = analyze_segmentation(image, segmentation)
+    assert len(result.particles) == 25 and "no particles found" not in result.warnings
+    as_recorded = replaced(image, particles_look="bright")
+    boxed_only = analyze_segmentation(as_recorded, segment_image(as_recorded, model, False))
+    assert boxed_only.particles == [] and boxed_only.left_out_as_annotations >= 1  # the box, in pieces
+    assert boxed_only.warnings == ["no particles found"]
+
+
 @pytest.mark.parametrize("diameter, feed_settings", [(24, {}), (12, {"particle_diameter_px": 24.0,
                                                                         "size_from": "first_pass"})])
 def test_a_white_or_black_margin_is_no_sample(tmp_path, diameter, feed_settings):

@@ -8,9 +8,12 @@ import numpy as np
 
 from paddleseg_hru2net.inference.feed import Feed
 
-__all__ = ["out_of_depth_warnings", "distrusted_coverage_and_confidence", "LOW_CONFIDENCE",
+__all__ = ["out_of_depth_warnings", "NO_PARTICLES", "distrusted_coverage_and_confidence", "LOW_CONFIDENCE",
            "DENSE_FRACTION"]
 
+#: The warning of an image without particles: the model found none, or none that was not drawn
+#: over the image (a label box, a scale bar, text).
+NO_PARTICLES = "no particles found"
 #: Mean particle probability over the particle mask below which the model is unsure.
 LOW_CONFIDENCE = 0.8
 #: Particle share of the image above which contrast is probably inverted (or it is not particles).
@@ -45,7 +48,7 @@ def out_of_depth_warnings(particle: np.ndarray, diameters_px: List[float], feed:
     """
     warnings: List[str] = []
     if not (particle > 0.5).any():
-        return ["no particles found"]
+        return [NO_PARTICLES]
     fraction, confidence = distrusted_coverage_and_confidence(particle)
     if confidence is not None:
         warnings.append(f"low confidence over the particles (mean probability {confidence:.2f})")

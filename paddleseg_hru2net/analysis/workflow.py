@@ -438,7 +438,8 @@ def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_mo
     recorded = _segmented(image.grey, image.pixel_size_nm, segmenter, resample_to_model, "", chosen)
     inverted = _segmented(255 - image.grey, image.pixel_size_nm, segmenter, resample_to_model, "",
                           None if first_pass is not None else (scale, None))
-    score = {name: measure.score(s.at_segmentation_scale)
+    drawn = annotation_mask(image.grey, image.annotations) if image.annotations else None
+    score = {name: measure.score(_drawn_as_background(s, drawn))
              for name, s in (("recorded", recorded), ("inverted", inverted))}
     versus = f"{measure.name} {score['recorded']:.3f} as recorded, {score['inverted']:.3f} inverted"
     near_tie = measure.near_tie is not None and abs(score["inverted"] - score["recorded"]) < measure.near_tie
@@ -448,6 +449,26 @@ def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_mo
         return replace(inverted, contrast=f"inverted for the model ({measure.reason}: {versus})",
                        doubts=doubts), 255 - image.grey
     return replace(recorded, contrast=f"as recorded ({measure.reason}: {versus})", doubts=doubts), image.grey
+
+
+def _drawn_as_background(segmentation: Segmentation, drawn: Optional[np.ndarray]) -> np.ndarray:
+    """The class probabilities at the segmentation scale with the pixels of annotations drawn
+    over the image (``drawn``, a mask on the image's grid, or None) made background. Which way
+    round an image is taken is judged by its sample alone: a white label box is a perfectly
+    convex "particle" away from the frame's edge, and where the image is dark enough that the
+    model finds nothing else as recorded (EMPS val 611b9564a4 under a gamma of 2), the box alone
+    outscored the particles of the inverted image - and was then left out as drawn, leaving no
+    particles at all."""
+    probabilities = segmentation.at_segmentation_scale
+    if drawn is None:
+        return probabilities
+    if segmentation.at_model_scale is not None:
+        from paddleseg_hru2net.microscopy.resampling import resample_labels
+        drawn = resample_labels(drawn.astype(np.uint8), segmentation.scale.factor) > 0
+    background = probabilities.copy()
+    background[:, drawn] = 0.0
+    background[0, drawn] = 1.0
+    return background
 
 
 #: A segmentation at a refined scale is kept only where it is as plausible as the one it was
@@ -541,7 +562,7 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     was estimated from its grey values (EMPS val: fewer large particles cut into pieces).
     The splitting settings are ``splitting`` if given, else the segmentation's own for its scale
     (:meth:`Segmentation.own_splitting`), else the defaults of :class:`Splitting`."""
-    from paddleseg_hru2net.analysis.confidence import out_of_depth_warnings
+    from paddleseg_hru2net.analysis.confidence import NO_PARTICLES, out_of_depth_warnings
     if splitting is None and segmentation.analysed is not None:
         return segmentation.analysed
     splitting = splitting or segmentation.own_splitting() or Splitting()
@@ -558,8 +579,8 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     result.contrast = segmentation.contrast
     result.model = segmentation.describe_model()
     sample = particle_maps(segmentation.probabilities).particle[image.margins.inner(image.grey.shape)]
-    result.warnings = out_of_depth_warnings(sample, diameters, segmentation.feed,
-                                            segmentation.scale.factor) + list(segmentation.doubts)
+    found = out_of_depth_warnings(sample, diameters, segmentation.feed, segmentation.scale.factor)
+    result.warnings = (found if result.particles else [NO_PARTICLES]) + list(segmentation.doubts)
     return result
 
 
