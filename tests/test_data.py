@@ -16,7 +16,7 @@ from paddleseg_hru2net.datasets import LabelError, TiO2SEM, check_label_array
 from paddleseg_hru2net.datasets.tio2_release import (RELEASE_IMAGES, RELEASE_MASKS, ReleaseError,
                                                 find_pairs, load_sample, prepare_dataset,
                                                 tile_positions)
-from paddleseg_hru2net.microscopy.data_bar import detect_data_bar
+from paddleseg_hru2net.microscopy.data_bar import DataBarError, detect_data_bar
 from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
 
@@ -229,6 +229,44 @@ def test_synthetic_is_deterministic_by_seed():
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
+
+
+def _figure_with_particles(background: int, particle: int, rows: int = 300, cols: int = 400) -> np.ndarray:
+    """A flat background (a figure's: 60 % of its pixels one value, the others one level off)
+    with discs, two of them cut by the bottom edge and one just above it."""
+    noise = np.random.default_rng(1).choice([-1, 0, 0, 0, 1], (rows, cols))
+    grey = (background + noise).astype(np.uint8)
+    yy, xx = np.mgrid[:rows, :cols]
+    for cy, cx, radius in ((60, 80, 30), (150, 250, 40), (rows - 5, 60, 35), (rows - 10, 330, 45), (rows - 60, 180, 20)):
+        grey[(yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2] = particle
+    return grey
+
+
+def _with_bar(sample: np.ndarray, bar_rows: int, tone: int, text_rows: int) -> np.ndarray:
+    """``sample`` over a data bar of ``bar_rows`` rows in ``tone``, with ``text_rows`` rows of
+    text from its fourth row on (stripes over 60 % of the width: rows of text hold less than half
+    of the bar's tone)."""
+    bar = np.full((bar_rows, sample.shape[1]), tone, np.uint8)
+    bar[3:3 + text_rows, : int(0.6 * sample.shape[1])] = 255 - tone
+    bar[3:3 + text_rows, : int(0.6 * sample.shape[1]):3] = tone
+    return np.vstack([sample, bar])
+
+
+def test_a_data_bar_is_told_from_a_flat_background_by_its_edge():
+    """Rows of one tone are no data bar by themselves: a figure's flat grey background with
+    particles cut by the bottom edge has no bar (before: 123 rows cut, three particles in them);
+    under a bar, the flat sample above it stays (before: 107 rows cut for a bar of 40); a white
+    bar whose text rows hold less than half of its tone is found from its edge (before: 103
+    rows for 36); a black bar under a black background has no edge and is not found (before: 97
+    rows cut); an image of one value is blank."""
+    grey_figure = _figure_with_particles(background=180, particle=20)
+    assert detect_data_bar(grey_figure) == 0
+    assert detect_data_bar(_with_bar(grey_figure, 40, tone=0, text_rows=14)) == 40
+    assert detect_data_bar(_with_bar(_figure_with_particles(70, 200), 36, tone=255, text_rows=20)) == 36
+    black = _figure_with_particles(background=2, particle=200)
+    assert detect_data_bar(_with_bar(black, 30, tone=0, text_rows=12)) == 0
+    with pytest.raises(DataBarError, match="blank"):
+        detect_data_bar(np.zeros((100, 100), np.uint8))
 
 
 def test_synthetic_looks_like_sem():
