@@ -151,3 +151,29 @@ def test_scale_bars_are_drawn_for_round_lengths(number, is_round, precise):
     from paddleseg_hru2net.microscopy.scale_bar import has_printed_precision, is_round_length
     assert is_round_length(number) is is_round
     assert has_printed_precision(number) is precise
+
+
+@needs_tesseract
+@pytest.mark.parametrize("boxed", [False, True])
+def test_a_scale_bar_drawn_over_the_image_gives_the_pixel_size(tmp_path, boxed):
+    """A figure's scale bar, a bar of 120 px with "200 nm" under it, drawn on the sample in white
+    (or in black in a white label box): no metadata and no data bar, and the pixel size is read
+    from it (200 nm over the 119 px between its end pixels' centres), the summary says where
+    from. The sample alone gives none."""
+    from paddleseg_hru2net.analysis.workflow import load_sem_image
+    from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
+    sample, _ = generate_sem_image(6, SyntheticSEMConfig(height=320, width=480, data_bar_rows=0))
+    Image.fromarray(sample).save(tmp_path / "plain.png")
+    assert load_sem_image(str(tmp_path / "plain.png")).pixel_size_nm is None
+    figure = Image.fromarray(sample)
+    draw = ImageDraw.Draw(figure)
+    ink = 0 if boxed else 255
+    if boxed:
+        draw.rectangle([320, 240, 470, 310], fill=255)
+    draw.rectangle([330, 250, 449, 256], fill=ink)
+    draw.text((355, 266), "200 nm", fill=ink, font=ImageFont.load_default(size=20))
+    figure.save(tmp_path / "figure.png")
+    image = load_sem_image(str(tmp_path / "figure.png"))
+    assert image.data_bar_rows == 0
+    assert image.pixel_size_nm == pytest.approx(200 / 119, rel=0.015)
+    assert image.pixel_size_source.startswith("scale bar '200 nm' drawn over the image")

@@ -50,7 +50,7 @@ class SEMImage:
     grey: np.ndarray  # uint8, data bar removed
     data_bar_rows: int
     pixel_size_nm: Optional[float]
-    pixel_size_source: str  # "metadata (<source>)", "option" or "none (pixels)"
+    pixel_size_source: str  # "metadata (<source>)", "option", "scale bar ..." or "none (pixels)"
     notes: List[str] = field(default_factory=list)
     particles_look: Optional[str] = None
 
@@ -221,7 +221,9 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
 
     The pixel size is, in order: the image's metadata (:mod:`paddleseg_hru2net.microscopy.pixel_size`),
     ``pixel_size_nm``, the scale bar in the data bar read by OCR
-    (:mod:`paddleseg_hru2net.microscopy.scale_bar`), none (lengths in pixels).
+    (:mod:`paddleseg_hru2net.microscopy.scale_bar`), a scale bar drawn over the image (a
+    figure's, a camera's burnt-in one: one of :attr:`SEMImage.annotations` with its label read
+    by OCR), none (lengths in pixels).
     """
     if particles_look is not None and particles_look not in PARTICLE_LOOKS:
         raise ValueError(f"particles_look must be one of {', '.join(PARTICLE_LOOKS)} or None, got {particles_look!r}")
@@ -244,7 +246,19 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
             source = f"scale bar '{bar.label}' read by OCR ({bar.length_px:g} px)"
         else:
             source = "none (pixels)"
-    return SEMImage(path, above_bar, grey.shape[0] - rows, size, source, notes + condition_notes, particles_look)
+    image = SEMImage(path, above_bar, grey.shape[0] - rows, size, source, notes + condition_notes, particles_look)
+    if size is None:
+        _read_drawn_scale_bar(image)
+    return image
+
+
+def _read_drawn_scale_bar(image: SEMImage) -> None:
+    """Give ``image`` the pixel size of a scale bar drawn over it, if one is read."""
+    from paddleseg_hru2net.microscopy.scale_bar import read_drawn_scale_bar
+    bar = read_drawn_scale_bar(image.grey, image.annotations)
+    if bar is not None:
+        image.pixel_size_nm = bar.pixel_size_nm
+        image.pixel_size_source = f"scale bar '{bar.label}' drawn over the image, read by OCR ({bar.length_px:g} px)"
 
 
 def overlay(grey: np.ndarray, labels: np.ndarray, annotations: Sequence[Annotation] = (),

@@ -17,6 +17,11 @@ ticks) and its length as text, "200 nm" or "1 µm". Reading it takes two steps:
    first tick to last), else the longest horizontal run of pixels that differ strongly from
    the data bar's background.
 
+A scale bar drawn over the image instead (a figure's, a TEM camera's burnt-in one:
+:func:`read_drawn_scale_bar`) is one of the bars or label boxes that
+:mod:`~paddleseg_hru2net.microscopy.annotations` finds: a box is read as a data bar, a bar's
+label is the nearest one read around it.
+
 Pixel size = label length / bar length in pixels, the bar measured between the centres of
 its end ticks where it has them. A bar shorter than 8 px, a label without a bar, or no
 Tesseract give None, and the caller falls back to pixels. On the 32 TiO2 images (200 nm over
@@ -28,15 +33,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from paddleseg_hru2net.microscopy.ocr import Word, ocr_words, tesseract_available
 from paddleseg_hru2net.microscopy.pixel_size import length_in_nm
 
+if TYPE_CHECKING:
+    from paddleseg_hru2net.microscopy.annotations import Annotation
+
 __all__ = ["ScaleBar", "ScaleBarLabel", "LENGTH_UNITS", "SCALE_BAR_UNITS", "printed_lengths",
-           "is_round_length", "has_printed_precision", "scale_bar_labels", "bar_length_px", "read_scale_bar"]
+           "is_round_length", "has_printed_precision", "scale_bar_labels", "bar_length_px", "read_scale_bar",
+           "read_drawn_scale_bar"]
 
 _ENLARGE = 3
 #: How the data bar is read by OCR, in turn until a scale bar is found: (enlargement, smooth).
@@ -234,3 +243,59 @@ def read_scale_bar(data_bar: np.ndarray) -> Optional[ScaleBar]:
             if length_px:
                 return ScaleBar(label.text, label.length_nm, length_px)
     return None
+
+
+#: Around a bar drawn over the image, its label is read within half the bar's length (at least
+#: this many pixels) to either side, above and under it.
+_DRAWN_LABEL_REACH = 30
+#: A drawn bar's flat part (:func:`~paddleseg_hru2net.microscopy.annotations.flat_pixels`) stops
+#: a pixel short of either end; its tone is followed along its middle row at most this far.
+_DRAWN_END_SLACK = 2
+
+
+def read_drawn_scale_bar(grey: np.ndarray, annotations: Sequence["Annotation"]) -> Optional[ScaleBar]:
+    """The scale bar drawn over an image rather than printed in a data bar, or None: of the
+    ``annotations`` (:func:`~paddleseg_hru2net.microscopy.annotations.find_annotations`), the
+    first label box that reads as a data bar (:func:`read_scale_bar`), or horizontal bar with a
+    scale bar label read around it (the nearest; not one printed with fractional zeros)."""
+    if not tesseract_available():
+        return None
+    for annotation in annotations:
+        if annotation.kind == "box":
+            found = read_scale_bar(grey[annotation.top:annotation.top + annotation.height,
+                                        annotation.left:annotation.left + annotation.width])
+        elif annotation.kind == "bar" and annotation.width > annotation.height:
+            found = _labelled_bar(grey, annotation)
+        else:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+def _labelled_bar(grey: np.ndarray, bar: "Annotation") -> Optional[ScaleBar]:
+    """``bar`` (a horizontal drawn bar) with the scale bar label nearest to it, read around it."""
+    reach = max(bar.width // 2, _DRAWN_LABEL_REACH)
+    top, left = max(0, bar.top - reach), max(0, bar.left - reach)
+    region = grey[top:bar.top + bar.height + reach, left:bar.left + bar.width + reach]
+    centre_row, centre_col = bar.top - top + bar.height / 2, bar.left - left + bar.width / 2
+    for enlarge, smooth in _READINGS:
+        labels = [label for label in scale_bar_labels(ocr_words(region, enlarge, smooth)) if not label.ruler_only]
+        if labels:
+            nearest = min(labels, key=lambda label: np.hypot(label.box.top + label.box.height / 2 - centre_row,
+                                                            label.box.left + label.box.width / 2 - centre_col))
+            return ScaleBar(nearest.text, nearest.length_nm, _drawn_length_px(grey, bar))
+    return None
+
+
+def _drawn_length_px(grey: np.ndarray, bar: "Annotation") -> float:
+    """The length of a horizontal drawn ``bar`` between the centres of its end pixels: its tone
+    followed along its middle row past its flat part, at most :data:`_DRAWN_END_SLACK` pixels."""
+    row = grey[bar.top + bar.height // 2].astype(np.int16)
+    tone = np.median(row[bar.left:bar.left + bar.width])
+    near = np.abs(row - tone) <= _INK_CONTRAST // 2
+    start, stop = bar.left, bar.left + bar.width
+    for _ in range(_DRAWN_END_SLACK):
+        start -= int(start > 0 and near[start - 1])
+        stop += int(stop < row.size and near[stop])
+    return float(stop - start - 1)
