@@ -34,7 +34,7 @@ from paddleseg_hru2net.inference.segmenter import (centre_probability_of, interi
                                                   particle_probability_of)
 
 __all__ = ["SEMImage", "ImageResult", "Splitting", "Segmentation", "load_sem_image", "overlay",
-           "analyze_image", "segment_image", "analyze_segmentation", "write_image_results",
+           "analyze_image", "segment_image", "read_drawn_pixel_size", "analyze_segmentation", "write_image_results",
            "write_label_tiff", "summary_row", "image_record", "list_sem_images", "analyze_folder",
            "stored_splittings", "ModelSplittings", "ParticleMaps", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder"]
 
@@ -248,12 +248,13 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
             source = "none (pixels)"
     image = SEMImage(path, above_bar, grey.shape[0] - rows, size, source, notes + condition_notes, particles_look)
     if size is None:
-        _read_drawn_scale_bar(image)
+        read_drawn_pixel_size(image)
     return image
 
 
-def _read_drawn_scale_bar(image: SEMImage) -> None:
-    """Give ``image`` the pixel size of a scale bar drawn over it, if one is read."""
+def read_drawn_pixel_size(image: SEMImage) -> None:
+    """Give ``image`` the pixel size of a scale bar drawn over it, if one is read
+    (:func:`~paddleseg_hru2net.microscopy.scale_bar.read_drawn_scale_bar`)."""
     from paddleseg_hru2net.microscopy.scale_bar import read_drawn_scale_bar
     bar = read_drawn_scale_bar(image.grey, image.annotations)
     if bar is not None:

@@ -47,6 +47,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
                         help="segment at the image's own scale (as hru2net analyze --native-scale)")
     add_augmentation_options(parser)
+    parser.add_argument("--scale-bars", "--scale_bars", dest="scale_bars", action="store_true",
+                        help="EMPS: give each image the pixel size of a scale bar drawn over it, as "
+                             "hru2net analyze does (default: none, lengths in pixels)")
     parser.add_argument("--invert", action="store_true",
                         help="invert the images' contrast first (dark particles on a bright background)")
     parser.add_argument("--rescale", type=float, default=1.0,
@@ -63,7 +66,7 @@ def manual_samples(args):
     """``(SEMImage, manual mask or instance map)`` of the chosen images."""
     import json
 
-    from paddleseg_hru2net.analysis.workflow import SEMImage, load_sem_image
+    from paddleseg_hru2net.analysis.workflow import SEMImage, load_sem_image, read_drawn_pixel_size
     from paddleseg_hru2net.datasets.generalist import read_emps_sample
     from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
     from paddleseg_hru2net.evaluation import split_image_ids
@@ -76,7 +79,10 @@ def manual_samples(args):
         for image_id in ids:
             grey, instances = read_emps_sample(args.emps, image_id)
             grey, notes = condition_for_model(grey)  # as load_sem_image does
-            yield SEMImage(f"{image_id}.png", grey, 0, None, "none (pixels)", notes), instances
+            image = SEMImage(f"{image_id}.png", grey, 0, None, "none (pixels)", notes)
+            if args.scale_bars:
+                read_drawn_pixel_size(image)
+            yield image, instances
         return
     if not args.release:
         raise UserError("give --release (TiO2) or --emps")
