@@ -906,7 +906,8 @@ def test_auto_choice_keeps_the_specialist_where_it_is_sure_and_falls_back_elsewh
 
 def test_auto_choice_sends_images_without_a_pixel_size_past_a_specialist_that_needs_one():
     """A specialist that records its pixel size keeps a clear image of known pixel size, but
-    never sees one without: the generalist segments it, and the reason says so."""
+    never sees one without, nor one whose pixel size is a drawn scale bar's: the generalist
+    segments them, and the reason says so."""
     from dataclasses import replace as replaced
     from paddleseg_hru2net.analysis.model_choice import AnalysisModel, segment_with_fallback
     from paddleseg_hru2net.analysis.workflow import ModelSplittings, SEMImage
@@ -926,6 +927,10 @@ def test_auto_choice_sends_images_without_a_pixel_size_past_a_specialist_that_ne
     without = segment_with_fallback(replaced(with_size, pixel_size_nm=None), specialist, generalist)
     assert without.model == "generalist" and not calls
     assert without.chosen_because == "no pixel size; specialist knows 5 nm/px images only"
+    from paddleseg_hru2net.analysis.workflow import DRAWN_SCALE_BAR_SOURCE
+    drawn = segment_with_fallback(replaced(with_size, pixel_size_source=f"{DRAWN_SCALE_BAR_SOURCE}: '100 nm'"),
+                                  specialist, generalist)  # a figure's scale bar: not sent to the specialist
+    assert drawn.model == "generalist" and not calls and "drawn scale bar" in drawn.chosen_because
 
 
 def test_auto_choice_falls_back_where_the_generalist_disagrees_with_a_sure_specialist():

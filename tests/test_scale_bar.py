@@ -176,4 +176,5 @@ def test_a_scale_bar_drawn_over_the_image_gives_the_pixel_size(tmp_path, boxed):
     image = load_sem_image(str(tmp_path / "figure.png"))
     assert image.data_bar_rows == 0
     assert image.pixel_size_nm == pytest.approx(200 / 119, rel=0.015)
-    assert image.pixel_size_source.startswith("scale bar '200 nm' drawn over the image")
+    assert image.pixel_size_source.startswith("scale bar drawn over the image: '200 nm'")
+    assert image.pixel_size_is_drawn

@@ -7,6 +7,11 @@ choice is made per image:
 * an image without a pixel size goes to the generalist: the specialist knows one pixel size,
   and without it the specialist's own first pass would choose the scale, which on the EMPS val
   images it kept 5 of 37 for and was worse than the generalist on 3 of them;
+* so does an image whose pixel size was read from a scale bar drawn over it (a figure's, an
+  export's; twenty-sixth session): on the EMPS val images given the pixel sizes of their drawn
+  scale bars (5 of 37), the specialist was kept for 2 and failed on both (F1@0.5 1.00 -> 0.02,
+  0.67 -> 0.00: large particles cut into tens of pieces, with no warning and the generalist
+  agreeing on the particle pixels);
 * otherwise the specialist segments the image at its pixel size, and when its result draws
   none of the out-of-depth warnings of :mod:`paddleseg_hru2net.analysis.confidence`
   (particles over most of the image, low confidence over them, a size far from its training
@@ -65,6 +70,9 @@ def segment_with_fallback(image: SEMImage, specialist: AnalysisModel, generalist
     if known and not image.pixel_size_nm and resample_to_model:
         return generalist.segment(image, resample_to_model, reason=f"no pixel size; {specialist.name} "
                                                                    f"knows {known:.3g} nm/px images only")
+    if known and image.pixel_size_is_drawn and resample_to_model:
+        return generalist.segment(image, resample_to_model, reason="the pixel size is a drawn scale bar's: "
+                                                                   "a figure, not a micrograph as recorded")
     first = specialist.segment(image, resample_to_model)
     result = analyze_segmentation(image, first)
     if result.warnings:

@@ -39,6 +39,10 @@ __all__ = ["SEMImage", "ImageResult", "Splitting", "Segmentation", "load_sem_ima
            "stored_splittings", "ModelSplittings", "ParticleMaps", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder"]
 
 
+#: How the summary's pixel size source begins for a scale bar drawn over the image.
+DRAWN_SCALE_BAR_SOURCE = "scale bar drawn over the image"
+
+
 @dataclass
 class SEMImage:
     """A grey microscope image with its data bar cut, where its pixel size came from, and what
@@ -53,6 +57,12 @@ class SEMImage:
     pixel_size_source: str  # "metadata (<source>)", "option", "scale bar ..." or "none (pixels)"
     notes: List[str] = field(default_factory=list)
     particles_look: Optional[str] = None
+
+    @property
+    def pixel_size_is_drawn(self) -> bool:
+        """Whether the pixel size was read from a scale bar drawn over the image (a figure's or
+        an export's), not from the microscope's metadata, its data bar or the user."""
+        return self.pixel_size_source.startswith(DRAWN_SCALE_BAR_SOURCE)
 
     @cached_property
     def flat_pixels(self) -> np.ndarray:
@@ -259,7 +269,7 @@ def read_drawn_pixel_size(image: SEMImage) -> None:
     bar = read_drawn_scale_bar(image.grey, image.annotations)
     if bar is not None:
         image.pixel_size_nm = bar.pixel_size_nm
-        image.pixel_size_source = f"scale bar '{bar.label}' drawn over the image, read by OCR ({bar.length_px:g} px)"
+        image.pixel_size_source = f"{DRAWN_SCALE_BAR_SOURCE}: '{bar.label}' read by OCR ({bar.length_px:g} px)"
 
 
 def overlay(grey: np.ndarray, labels: np.ndarray, annotations: Sequence[Annotation] = (),
