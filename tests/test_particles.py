@@ -162,3 +162,14 @@ def test_warned_and_unwarned_images_are_scored_apart():
     assert lines[2] == "| warned about | 1 | 0.000 | 0.000 | 1 |"
     assert lines[3] == "| not warned about | 1 | 1.000 | 1.000 | 0 |"
     assert warning_table([found])[2] == "| warned about | 0 | - | - | - |"
+
+
+def test_pooled_medians_never_mix_nm_and_px():
+    """Images measured in nm and in px share counts, IoU and matches, but no median diameter."""
+    from paddleseg_hru2net.analysis.validation import ImageComparison, ParticleMatch, summarise
+    in_nm = ImageComparison("a.png", [100.0, 120.0], [110.0], "nm", ParticleMatch(1, 2, 1), 10.0, 12.0)
+    in_px = ImageComparison("b.png", [10.0], [11.0, 12.0], "px", ParticleMatch(1, 1, 2), 5.0, 8.0)
+    both = summarise([in_nm, in_px])
+    assert both["count_manual"] == 3 and both["count_model"] == 3 and both["particle_iou"] == pytest.approx(15 / 20)
+    assert np.isnan(both["median_manual"]) and np.isnan(both["median_model"]) and np.isnan(both["median_ratio"])
+    assert summarise([in_nm])["median_manual"] == pytest.approx(110.0)

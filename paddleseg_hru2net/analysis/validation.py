@@ -286,15 +286,17 @@ def warning_table(rows: Sequence[ImageComparison]) -> List[str]:
 
 
 def summarise(rows: Sequence[ImageComparison]) -> dict:
-    """Totals over images: counts, pooled median diameters and their ratios, particle pixel IoU,
-    one-to-one matches."""
+    """Totals over images: counts, pooled median diameters and their ratios (not a number where
+    the images' lengths are in different units: nm and px never share a statistic), particle
+    pixel IoU, one-to-one matches."""
     match = total_match(rows)
     manual = [d for r in rows for d in r.diameters_manual]
     model = [d for r in rows for d in r.diameters_model]
     either = sum(r.pixels_either for r in rows)
+    one_unit = len({r.unit for r in rows}) <= 1
     summary = {"images": len(rows), "count_manual": len(manual), "count_model": len(model),
-               "median_manual": float(np.median(manual)) if manual else float("nan"),
-               "median_model": float(np.median(model)) if model else float("nan"),
+               "median_manual": float(np.median(manual)) if manual and one_unit else float("nan"),
+               "median_model": float(np.median(model)) if model and one_unit else float("nan"),
                "particle_iou": sum(r.pixels_both for r in rows) / either if either else 1.0,
                "matched": match.matched, "precision": match.precision, "recall": match.recall,
                "f1": match.f1}
