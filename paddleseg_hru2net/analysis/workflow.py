@@ -264,7 +264,8 @@ def load_sem_image(path: str, pixel_size_nm: Optional[float] = None,
 
 def read_drawn_pixel_size(image: SEMImage) -> None:
     """Give ``image`` the pixel size of a scale bar drawn over it, if one is read
-    (:func:`~paddleseg_hru2net.microscopy.scale_bar.read_drawn_scale_bar`)."""
+    (:func:`~paddleseg_hru2net.microscopy.scale_bar.read_drawn_scale_bar`). The image itself is
+    given it, so that the annotations found for it (OCR of the whole image) are found once."""
     from paddleseg_hru2net.microscopy.scale_bar import read_drawn_scale_bar
     bar = read_drawn_scale_bar(image.grey, image.annotations)
     if bar is not None:
