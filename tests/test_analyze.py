@@ -937,8 +937,8 @@ def test_auto_choice_falls_back_where_the_generalist_disagrees_with_a_sure_speci
     """A specialist sure of itself and without warnings still gives way where the generalist,
     shown the same image at the same scale, paints other pixels as particle: here one that
     finds the discs half as wide (IoU 0.25 of the masks). One that agrees keeps it."""
-    from paddleseg_hru2net.analysis.model_choice import (MIN_AGREEMENT, AnalysisModel, agreement,
-                                                         segment_with_fallback)
+    from paddleseg_hru2net.analysis.model_choice import (MIN_AGREEMENT, AnalysisModel, WindowAgreement,
+                                                         agreement, segment_with_fallback)
     from paddleseg_hru2net.analysis.workflow import ModelSplittings, SEMImage
     grey = _discs(24)
     yy, xx = np.mgrid[:256, :256]
@@ -957,13 +957,43 @@ def test_auto_choice_falls_back_where_the_generalist_disagrees_with_a_sure_speci
                            ModelSplittings(), "narrow")
     image = SEMImage("discs.png", grey, 0, None, "none (pixels)")
     own = specialist.segment(image, False)
-    assert agreement(own, specialist.segmenter) == 1.0
-    assert abs(agreement(own, narrow.segmenter) - (inner.sum() / (grey > 100).sum())) < 0.02
-    assert agreement(own, narrow.segmenter) < MIN_AGREEMENT
+    assert agreement(own, specialist) == WindowAgreement(1.0, 16, 16)
+    assert abs(agreement(own, narrow).iou - (inner.sum() / (grey > 100).sum())) < 0.02
+    assert agreement(own, narrow).iou < MIN_AGREEMENT
     fallen_back = segment_with_fallback(image, specialist, narrow, resample_to_model=False)
     assert fallen_back.model == "narrow"
     assert fallen_back.chosen_because.startswith("specialist and narrow disagree on the particles (IoU 0.2")
     assert segment_with_fallback(image, specialist, specialist, resample_to_model=False).model == "specialist"
+
+
+def test_auto_choice_falls_back_where_the_specialist_cuts_the_generalists_particles_into_pieces():
+    """A specialist that agrees with the generalist on the particle pixels (IoU over 0.75) but
+    cuts every disc into quarters (at least 64 particles for 16) gives way: more than
+    MAX_COUNT_RATIO times the generalist's particles in the window."""
+    from paddleseg_hru2net.analysis.model_choice import (MAX_COUNT_RATIO, MIN_AGREEMENT, AnalysisModel,
+                                                         agreement, segment_with_fallback)
+    from paddleseg_hru2net.analysis.workflow import ModelSplittings, SEMImage
+    grey = _discs(24)
+    cross = np.zeros((256, 256), bool)
+    for centre in range(32, 256, 64):
+        cross[centre - 1:centre + 1] = True
+        cross[:, centre - 1:centre + 1] = True
+
+    def cutting_runner(batch: np.ndarray) -> np.ndarray:  # a gap of 2 px across each disc, both ways
+        return threshold_runner(np.where(cross[None, None, :batch.shape[2], :batch.shape[3]], -2.0, batch))
+
+    whole_frame = THRESHOLD_MODEL.feed.with_window((256, 256))
+    generalist = AnalysisModel(Segmenter(threshold_runner, whole_frame, "test", ModelSource(name="g")),
+                               ModelSplittings(), "generalist")
+    cutting = AnalysisModel(Segmenter(cutting_runner, whole_frame, "test", ModelSource(name="c")),
+                            ModelSplittings(), "cutting")
+    image = SEMImage("discs.png", grey, 0, None, "none (pixels)")
+    window = agreement(cutting.segment(image, False), generalist)
+    assert window.iou > MIN_AGREEMENT and window.particles >= 64 and window.other_particles == 16
+    assert window.count_ratio > MAX_COUNT_RATIO
+    fallen_back = segment_with_fallback(image, cutting, generalist, resample_to_model=False)
+    assert fallen_back.model == "generalist"
+    assert fallen_back.chosen_because.startswith("cutting cuts into pieces the particles generalist finds (")
 
 
 def test_busiest_window_holds_the_most_mask_pixels():
