@@ -16,12 +16,10 @@ choice is made per image:
   none of the out-of-depth warnings of :mod:`paddleseg_hru2net.analysis.confidence`
   (particles over most of the image, low confidence over them, a size far from its training
   particles or close to its window) and the generalist, given the same image at the same
-  scale, paints the same pixels as particle (:func:`agreement`, :data:`MIN_AGREEMENT`) and
-  splits them into about as many particles (:data:`MAX_COUNT_RATIO`), the image is at home and
-  its result stands; else the generalist segments the image. The last tests are for other
-  materials with a pixel size: at the right scale the specialist can fail on them without any
-  of the warnings (EMPS val images given such pixel sizes: 3 of 37), and at their own it can cut
-  large particles into pieces where the generalist agrees on the pixels.
+  scale, paints the same pixels as particle (:func:`agreement`, :data:`MIN_AGREEMENT`), the
+  image is at home and its result stands; else the generalist segments the image. The second
+  test is for other materials with a pixel size: at the right scale the specialist can fail on
+  them without any of the warnings (EMPS val images given such pixel sizes: 3 of 37).
 
 The summary's ``model`` column says which model made each table and why;
 ``hru2net-validate-analysis --model auto`` measures the rule.
@@ -33,12 +31,11 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from paddleseg_hru2net.analysis.workflow import (ModelSplittings, SEMImage, Segmentation, Splitting,
+from paddleseg_hru2net.analysis.workflow import (ModelSplittings, SEMImage, Segmentation,
                                                  analyze_segmentation, particle_maps, segment_image)
 from paddleseg_hru2net.inference.segmenter import Segmenter
 
-__all__ = ["AnalysisModel", "segment_with_fallback", "agreement", "WindowAgreement", "MIN_AGREEMENT",
-           "MAX_COUNT_RATIO"]
+__all__ = ["AnalysisModel", "segment_with_fallback", "agreement", "MIN_AGREEMENT"]
 
 #: The specialist's result stands only where the generalist's particle mask of the same image
 #: at the same scale overlaps its own by at least this (IoU, :func:`agreement`). The specialist's
@@ -46,13 +43,6 @@ __all__ = ["AnalysisModel", "segment_with_fallback", "agreement", "WindowAgreeme
 #: materials given the pixel size that brings their particles to the specialist's size, where it
 #: drew no warning but failed (F1 0.51 and 0.33, the generalist 0.98 and 1.00): 0.31 and 0.39.
 MIN_AGREEMENT = 0.75
-#: ...and where, in that window, it splits the particles into at most this many times as many as
-#: the generalist does (twenty-sixth session). The specialist's 26 TiO2 training and val images:
-#: 0.62-1.75 times. The two EMPS val images given the pixel sizes of their drawn scale bars on
-#: which the specialist drew no warning, agreed on the pixels (IoU 0.84, 0.95) and cut large
-#: particles into tens of pieces (F1 0.02 and 0.00): 3.69 and 1.71 - the first is caught; 2.5
-#: lies between 1.75 and 3.69 (near their geometric mean) for room on both sides.
-MAX_COUNT_RATIO = 2.5
 
 
 @dataclass(frozen=True)
@@ -88,59 +78,29 @@ def segment_with_fallback(image: SEMImage, specialist: AnalysisModel, generalist
     if result.warnings:
         return generalist.segment(image, resample_to_model, reason=f"{specialist.name} was out of its "
                                                                    f"depth: {'; '.join(result.warnings)}")
-    shared = agreement(first, generalist)
-    if shared.iou < MIN_AGREEMENT:
+    shared = agreement(first, generalist.segmenter)
+    if shared < MIN_AGREEMENT:
         return generalist.segment(image, resample_to_model, reason=f"{specialist.name} and {generalist.name} "
-                                                                   f"disagree on the particles (IoU {shared.iou:.2f})")
-    if shared.count_ratio > MAX_COUNT_RATIO:
-        return generalist.segment(image, resample_to_model,
-                                  reason=f"{specialist.name} cuts into pieces the particles {generalist.name} "
-                                         f"finds ({shared.particles} for {shared.other_particles} in a window)")
+                                                                   f"disagree on the particles (IoU {shared:.2f})")
     return replace(first, analysed=result)
 
 
-@dataclass(frozen=True)
-class WindowAgreement:
-    """How a segmentation and another model agree in one window (:func:`agreement`): the IoU of
-    their particle masks there, and how many particles each splits the window into."""
-
-    iou: float
-    particles: int
-    other_particles: int
-
-    @property
-    def count_ratio(self) -> float:
-        """The segmentation's particles per particle of the other model (at least one)."""
-        return self.particles / max(self.other_particles, 1)
-
-
-def agreement(segmentation: Segmentation, other: AnalysisModel) -> WindowAgreement:
-    """``segmentation`` against what ``other`` makes of the same grey image at the same scale, in
-    the window of ``other``'s size where ``segmentation`` has the most particle pixels: the IoU of
-    the particle masks (1.0 where neither has any there) and the particles each splits the window
-    into (its own settings; the segmentation's those it was made with, else the defaults). One
-    window of ``other``'s time, unflipped."""
+def agreement(segmentation: Segmentation, other: Segmenter) -> float:
+    """Particle IoU of ``segmentation``'s mask and the one ``other`` makes of the same grey image
+    at the same scale, over the window of ``other``'s size where ``segmentation`` has the most
+    particle pixels (1.0 where neither has any there): one window of ``other``'s time, unflipped."""
     from paddleseg_hru2net.microscopy.resampling import resample
     if segmentation.grey is None:
         raise ValueError("agreement needs the grey image the segmentation was made of")
     factor = segmentation.scale.factor
     grey = segmentation.grey if factor == 1.0 else resample(segmentation.grey, factor)
-    at_scale = segmentation.at_segmentation_scale
-    mine = particle_maps(at_scale).particle > 0.5
+    mine = particle_maps(segmentation.at_segmentation_scale).particle > 0.5
     if mine.shape != grey.shape:
         raise ValueError(f"segmentation {mine.shape} and its image at that scale {grey.shape} differ")
-    rows, cols = busiest_window(mine, other.segmenter.feed.window)
-    probabilities = other.segmenter.with_flips(False).probabilities(np.ascontiguousarray(grey[rows, cols]))
-    theirs = particle_maps(probabilities).particle > 0.5
+    rows, cols = busiest_window(mine, other.feed.window)
+    theirs = other.with_flips(False).particle_probability(np.ascontiguousarray(grey[rows, cols])) > 0.5
     either = int((mine[rows, cols] | theirs).sum())
-    own_splitting = segmentation.own_splitting() or Splitting()
-    return WindowAgreement(float((mine[rows, cols] & theirs).sum()) / either if either else 1.0,
-                           _particle_count(own_splitting.labels(np.ascontiguousarray(at_scale[:, rows, cols]))),
-                           _particle_count(other.splittings.for_scale(1.0).labels(probabilities)))
-
-
-def _particle_count(labels: np.ndarray) -> int:
-    return int(np.count_nonzero(np.unique(labels)))
+    return float((mine[rows, cols] & theirs).sum()) / either if either else 1.0
 
 
 def busiest_window(mask: np.ndarray, window: Sequence[int]) -> Tuple[slice, slice]:
