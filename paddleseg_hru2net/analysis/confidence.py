@@ -34,20 +34,23 @@ def distrusted_coverage_and_confidence(particle: np.ndarray
             confidence if confidence < LOW_CONFIDENCE else None)
 
 
-def out_of_depth_warnings(particle: np.ndarray, diameters_px: List[float], feed: Feed,
+def out_of_depth_warnings(particle: np.ndarray, particles_found: int, diameters_px: List[float], feed: Feed,
                           factor: float = 1.0) -> List[str]:
     """Reasons not to trust an image's particle table (empty if none).
 
     Args:
         particle: particle probability ``(H, W)`` on the image's grid.
-        diameters_px: equivalent diameters (image pixels) of the particles found.
+        particles_found: how many particles the table holds (those drawn over the image left
+            out): none, or no particle pixel in ``particle``, is :data:`NO_PARTICLES` alone.
+        diameters_px: equivalent diameters (image pixels) of the particles found not cut by the
+            image's border.
         feed: how the model was fed: its window (at the segmentation scale), its training
             particles' median diameter if recorded, and whether it saw the image both ways
             round (then no warning suggests inverting the contrast).
         factor: the resampling factor the image was segmented at.
     """
     warnings: List[str] = []
-    if not (particle > 0.5).any():
+    if not particles_found or not (particle > 0.5).any():
         return [NO_PARTICLES]
     fraction, confidence = distrusted_coverage_and_confidence(particle)
     if confidence is not None:

@@ -588,7 +588,7 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     was estimated from its grey values (EMPS val: fewer large particles cut into pieces).
     The splitting settings are ``splitting`` if given, else the segmentation's own for its scale
     (:meth:`Segmentation.own_splitting`), else the defaults of :class:`Splitting`."""
-    from paddleseg_hru2net.analysis.confidence import NO_PARTICLES, out_of_depth_warnings
+    from paddleseg_hru2net.analysis.confidence import out_of_depth_warnings
     if splitting is None and segmentation.analysed is not None:
         return segmentation.analysed
     splitting = splitting or segmentation.own_splitting() or Splitting()
@@ -605,8 +605,8 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
     result.contrast = segmentation.contrast
     result.model = segmentation.describe_model()
     sample = particle_maps(segmentation.probabilities).particle[image.margins.inner(image.grey.shape)]
-    found = out_of_depth_warnings(sample, diameters, segmentation.feed, segmentation.scale.factor)
-    result.warnings = (found if result.particles else [NO_PARTICLES]) + list(segmentation.doubts)
+    result.warnings = out_of_depth_warnings(sample, len(result.particles), diameters, segmentation.feed,
+                                            segmentation.scale.factor) + list(segmentation.doubts)
     return result
 
 
