@@ -644,6 +644,30 @@ def test_a_dense_sample_within_white_margins_is_warned_of(tmp_path):
     assert any(w.startswith("particles cover 69 % of the image") for w in result.warnings), result.warnings
 
 
+def test_an_image_within_margins_is_read_for_annotations_once(tmp_path, monkeypatch):
+    """A figure's white frame with a white label box against its inner edge: the drawn marks are
+    found within the margins (on the whole frame the box and the margin are one flat region and
+    no box), by one OCR of the image; the part that is segmented is given them, and the box is
+    left out of the particles on the whole image as on that part."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis import workflow
+    read = []
+    monkeypatch.setattr(workflow, "find_text", lambda grey: read.append(grey.shape) or [])
+    sample = _discs(24)
+    sample[0:34, 0:60] = 254  # the label box, against the frame
+    for left in (8, 22, 36):  # with three glyphs
+        sample[8:26, left:left + 8] = 20
+    framed = np.pad(sample, ((12, 6), (9, 15)), constant_values=255)
+    image = load_sem_image(_saved(tmp_path / "figure.png", framed), data_bar_rows=0)
+    model = replaced(THRESHOLD_MODEL, feed=replaced(THRESHOLD_MODEL.feed, polarity_from="shape_and_frame"))
+    result = workflow.analyze_segmentation(image, workflow.segment_image(image, model, False))
+    assert read == [sample.shape]
+    assert [(a.kind, a.top, a.left) for a in image.annotations] == [("box", 12, 9)]
+    assert result.left_out_as_annotations >= 1
+    assert not any(p.centroid_row < 12 + 34 and p.centroid_col < 9 + 60 for p in result.particles)
+    assert len(result.particles) == 15  # the other discs; the one under the box is drawn over
+
+
 def _saved(path, grey: np.ndarray) -> str:
     Image.fromarray(grey).save(path)
     return str(path)
@@ -927,8 +951,7 @@ def test_auto_choice_sends_images_without_a_pixel_size_past_a_specialist_that_ne
     without = segment_with_fallback(replaced(with_size, pixel_size_nm=None), specialist, generalist)
     assert without.model == "generalist" and not calls
     assert without.chosen_because == "no pixel size; specialist knows 5 nm/px images only"
-    from paddleseg_hru2net.analysis.workflow import DRAWN_SCALE_BAR_SOURCE
-    drawn = segment_with_fallback(replaced(with_size, pixel_size_source=f"{DRAWN_SCALE_BAR_SOURCE}: '100 nm'"),
+    drawn = segment_with_fallback(replaced(with_size, pixel_size_is_drawn=True),
                                   specialist, generalist)  # a figure's scale bar: not sent to the specialist
     assert drawn.model == "generalist" and not calls and "drawn scale bar" in drawn.chosen_because
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
                                                   particle_columns, split_particles)
-from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mask, drawn_particles,
+from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mask, drawn_particles, moved,
                                                       find_annotations, find_text, flat_pixels,
                                                       labels_mostly_inside)
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
@@ -39,16 +39,14 @@ __all__ = ["SEMImage", "ImageResult", "Splitting", "Segmentation", "load_sem_ima
            "stored_splittings", "ModelSplittings", "ParticleMaps", "SPLITTING_RECORD_KEYS", "output_stems", "prepare_output_folder"]
 
 
-#: How the summary's pixel size source begins for a scale bar drawn over the image.
-DRAWN_SCALE_BAR_SOURCE = "scale bar drawn over the image"
-
-
 @dataclass
 class SEMImage:
     """A grey microscope image with its data bar cut, where its pixel size came from, and what
     was done to read it (``notes``: bit depth, pages, scale, contrast); ``particles_look``:
     ``bright`` or ``dark`` where the user said how its particles look against the background
-    (None: the analysis decides)."""
+    (None: the analysis decides); ``pixel_size_is_drawn``: whether the pixel size was read from
+    a scale bar drawn over the image (a figure's or an export's), not from the microscope's
+    metadata, its data bar or the user."""
 
     path: str
     grey: np.ndarray  # uint8, data bar removed
@@ -57,12 +55,7 @@ class SEMImage:
     pixel_size_source: str  # "metadata (<source>)", "option", "scale bar ..." or "none (pixels)"
     notes: List[str] = field(default_factory=list)
     particles_look: Optional[str] = None
-
-    @property
-    def pixel_size_is_drawn(self) -> bool:
-        """Whether the pixel size was read from a scale bar drawn over the image (a figure's or
-        an export's), not from the microscope's metadata, its data bar or the user."""
-        return self.pixel_size_source.startswith(DRAWN_SCALE_BAR_SOURCE)
+    pixel_size_is_drawn: bool = False
 
     @cached_property
     def flat_pixels(self) -> np.ndarray:
@@ -78,8 +71,21 @@ class SEMImage:
 
     @cached_property
     def annotations(self) -> List[Annotation]:
-        """Label boxes, scale bars and text drawn over the image (:mod:`~paddleseg_hru2net.microscopy.annotations`)."""
-        return find_annotations(self.grey, self.flat_pixels) + find_text(self.grey)
+        """Label boxes, scale bars and text drawn over the image (:mod:`~paddleseg_hru2net.microscopy.annotations`),
+        found within its :attr:`margins` (all white or black, they hold none); the part within
+        them, which is what is segmented (:func:`segment_image`), is given these, so that the
+        image is read by OCR once."""
+        if not self.margins.any:
+            return find_annotations(self.grey, self.flat_pixels) + find_text(self.grey)
+        within = self.grey[self.margins.inner(self.grey.shape)]
+        return moved(find_annotations(within) + find_text(within), self.margins.top, self.margins.left)
+
+    @cached_property
+    def annotated_pixels(self) -> Optional[np.ndarray]:
+        """Where :attr:`annotations` lie (:func:`~paddleseg_hru2net.microscopy.annotations.annotation_mask`),
+        or None where there are none: once per image, for judging which way round it is and for
+        leaving drawn particles out."""
+        return annotation_mask(self.grey, self.annotations) if self.annotations else None
 
 
 @dataclass(frozen=True)
@@ -270,7 +276,8 @@ def read_drawn_pixel_size(image: SEMImage) -> None:
     bar = read_drawn_scale_bar(image.grey, image.annotations)
     if bar is not None:
         image.pixel_size_nm = bar.pixel_size_nm
-        image.pixel_size_source = f"{DRAWN_SCALE_BAR_SOURCE}: '{bar.label}' read by OCR ({bar.length_px:g} px)"
+        image.pixel_size_source = f"scale bar drawn over the image: '{bar.label}' read by OCR ({bar.length_px:g} px)"
+        image.pixel_size_is_drawn = True
 
 
 def overlay(grey: np.ndarray, labels: np.ndarray, annotations: Sequence[Annotation] = (),
@@ -309,8 +316,8 @@ def _without_annotations(image: SEMImage, mask: np.ndarray,
     others keep every pixel, also where a bar crosses them. Labels stay numbered 1..N."""
     dropped = drawn_particles(image.grey, labels, image.flat_pixels)
     boxed = np.zeros(labels.shape, bool)
-    if image.annotations:
-        boxed = annotation_mask(image.grey, image.annotations)
+    if image.annotated_pixels is not None:
+        boxed = image.annotated_pixels
         dropped = np.union1d(dropped, labels_mostly_inside(labels, boxed))
     dropped = dropped[dropped > 0]
     if not dropped.size and not image.annotations:
@@ -413,6 +420,7 @@ def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True,
     if image.margins.any:
         rows, cols = image.margins.inner(image.grey.shape)
         within = replace(image, grey=np.ascontiguousarray(image.grey[rows, cols]))
+        within.annotations = moved(image.annotations, -image.margins.top, -image.margins.left)
         return segment_image(within, segmenter, resample_to_model, splittings).framed(image.grey, image.margins)
     feed = segmenter.feed
     if feed.segments_both_ways and image.particles_look is None:
@@ -464,8 +472,7 @@ def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_mo
     recorded = _segmented(image.grey, image.pixel_size_nm, segmenter, resample_to_model, "", chosen)
     inverted = _segmented(255 - image.grey, image.pixel_size_nm, segmenter, resample_to_model, "",
                           None if first_pass is not None else (scale, None))
-    drawn = annotation_mask(image.grey, image.annotations) if image.annotations else None
-    score = {name: measure.score(_drawn_as_background(s, drawn))
+    score = {name: measure.score(_drawn_as_background(s, image.annotated_pixels))
              for name, s in (("recorded", recorded), ("inverted", inverted))}
     versus = f"{measure.name} {score['recorded']:.3f} as recorded, {score['inverted']:.3f} inverted"
     near_tie = measure.near_tie is not None and abs(score["inverted"] - score["recorded"]) < measure.near_tie

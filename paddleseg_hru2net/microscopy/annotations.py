@@ -51,13 +51,13 @@ surely than one among particles, so this finds some of the text, not all of it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import List, Optional
+from dataclasses import dataclass, replace
+from typing import List, Optional, Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Annotation", "flat_pixels", "find_annotations", "find_text", "annotation_mask",
+__all__ = ["Annotation", "flat_pixels", "find_annotations", "find_text", "moved", "annotation_mask",
            "labels_mostly_inside", "drawn_particles"]
 
 #: Grey levels a drawn region may vary by within a 3 x 3 neighbourhood.
@@ -184,6 +184,12 @@ def _is_text(word: str, confidence: float) -> bool:
 def _within(inner, outer) -> bool:
     return (outer.left <= inner.left and inner.left + inner.width <= outer.left + outer.width
             and outer.top <= inner.top and inner.top + inner.height <= outer.top + outer.height)
+
+
+def moved(annotations: Sequence[Annotation], down: int, right: int) -> List[Annotation]:
+    """``annotations`` on the grid of an image ``down`` rows lower and ``right`` columns further
+    right (negative: back): those found on a part of an image, placed on the whole."""
+    return [replace(a, top=a.top + down, left=a.left + right) for a in annotations]
 
 
 def annotation_mask(grey: np.ndarray, annotations: List[Annotation]) -> np.ndarray:
