@@ -1,6 +1,8 @@
 """Pixel size from each microscope vendor's metadata, tested on small files written here."""
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 import tifffile
@@ -22,6 +24,35 @@ def test_tescan_tiff(tmp_path):
     tifffile.imwrite(tmp_path / "tescan.tif", IMAGE, extratags=[(50431, "s", 0, text, True)])
     size, source = read_pixel_size_nm(str(tmp_path / "tescan.tif"))
     assert size == pytest.approx(12.0) and "TESCAN" in source
+
+
+def test_olympus_emsis_sis_tiff(tmp_path):
+    """A TEM camera's SIS TIFF: tag 33560 holds a structure whose general data block (found by
+    an absolute offset in the file) gives the calibration as a mantissa and a power of ten (m)."""
+    header = struct.pack("<4s6xhhhhh6x32sH", b"SIS0", 30, 12, 3, 10, 126, b"particles", 1)
+    general = struct.pack("<10xhdd8xd2x34s32s", -9, 0.52, 0.52, 60000.0, b"Morada", b"TEM")
+    blob = header + struct.pack("<hhI", 1, 1, 0) + general
+    path = tmp_path / "sis.tif"
+    tifffile.imwrite(path, IMAGE, extratags=[(33560, "B", len(blob), blob, True)])
+    data = bytearray(path.read_bytes())
+    start = data.index(b"SIS0")
+    data[start + 64:start + 68] = struct.pack("<I", start + len(header) + 8)  # where the block lies
+    path.write_bytes(bytes(data))
+    assert read_pixel_size_nm(str(path)) == (pytest.approx(0.52), "metadata (Olympus/EMSIS SIS TIFF metadata)")
+
+
+def test_tvips_tiff(tmp_path):
+    """A TVIPS camera's TIFF: tag 37706 holds the EM-MENU header; version 2 gives the pixel size
+    at the specimen in nm (version 1 only the camera's pixel and the magnification: absent)."""
+    first, second = np.zeros((), tifffile.TIFF.TVIPS_HEADER_V1), np.zeros((), tifffile.TIFF.TVIPS_HEADER_V2)
+    second["Magic"], second["PixelSizeX"] = 0xAAAAAAAA, 0.135
+    for version, expected in ((2, 0.135), (1, None)):
+        first["Version"] = version
+        blob = first.tobytes() + second.tobytes()
+        tifffile.imwrite(tmp_path / "tvips.tif", IMAGE, extratags=[(37706, "B", len(blob), blob, True)])
+        size, source = read_pixel_size_nm(str(tmp_path / "tvips.tif"))
+        assert (size, source) == ((pytest.approx(expected, rel=1e-6), "metadata (TVIPS TIFF metadata)")
+                                  if expected else (None, "absent"))
 
 
 def test_ome_tiff(tmp_path):

@@ -6,6 +6,9 @@ Readers, tried in order (the first that finds a size wins):
   unnamed tuple (metres);
 * FEI / Thermo Fisher: TIFF tags 34680/34682, INI text, ``[Scan] PixelWidth`` (metres);
 * TESCAN: TIFF tag 50431, INI-like text, ``PixelSizeX`` (metres);
+* Olympus / EMSIS TEM cameras (iTEM, RADIUS; SIS TIFF): TIFF tag 33560, the calibration of its
+  general data block (metres, with a power of ten), as ``tifffile`` parses it;
+* TVIPS TEM cameras (EM-MENU TIFF): TIFF tag 37706, header version 2, ``PixelSizeX`` (nm);
 * OME-TIFF: ``Pixels PhysicalSizeX`` with ``PhysicalSizeXUnit`` (default µm);
 * ImageJ TIFF: ``XResolution`` (pixels per unit) with the ``unit`` of the ImageJ description;
 * JEOL sidecar ``<name>.txt``: ``$$SM_MICRON_BAR`` (scale bar, px) and ``$$SM_MICRON_MARKER``
@@ -101,6 +104,22 @@ def _tescan(path: str) -> Optional[float]:
     return _plausible(float(value) * 1e9) if value else None
 
 
+def _olympus_sis(path: str) -> Optional[float]:
+    import tifffile
+    with tifffile.TiffFile(path) as tif:
+        metadata = tif.sis_metadata or {}
+    size = metadata.get("pixelsizex")
+    return _plausible(float(size) * 1e9) if size else None
+
+
+def _tvips(path: str) -> Optional[float]:
+    value = _tiff_tag(path, 37706)
+    if not isinstance(value, dict) or value.get("Version") != 2:
+        return None  # version 1 gives the camera's pixel and the magnification only
+    size = value.get("PixelSizeX")
+    return _plausible(float(size)) if size else None
+
+
 def _ome(path: str) -> Optional[float]:
     import tifffile
     with tifffile.TiffFile(path) as tif:
@@ -163,7 +182,8 @@ def _container(suffixes: Tuple[str, ...]) -> Callable[[str], Optional[float]]:
 #: ``(source name, reader)``; a reader returns nm per pixel or None.
 PIXEL_SIZE_READERS: List[Tuple[str, Callable[[str], Optional[float]]]] = [
     ("Zeiss TIFF tag 34118", _zeiss), ("FEI/Thermo Fisher TIFF metadata", _fei),
-    ("TESCAN TIFF metadata", _tescan), ("OME-TIFF PhysicalSizeX", _ome),
+    ("TESCAN TIFF metadata", _tescan), ("Olympus/EMSIS SIS TIFF metadata", _olympus_sis),
+    ("TVIPS TIFF metadata", _tvips), ("OME-TIFF PhysicalSizeX", _ome),
     ("ImageJ TIFF resolution", _imagej), ("JEOL sidecar .txt", _jeol),
     ("Hitachi sidecar .txt", _hitachi),
     *[(f.source, _container(f.suffixes)) for f in CONTAINER_FORMATS],
