@@ -960,9 +960,9 @@ def test_auto_choice_falls_back_where_the_generalist_disagrees_with_a_sure_speci
     """A specialist sure of itself and without warnings still gives way where the generalist,
     shown the same image at the same scale, paints other pixels as particle: here one that
     finds the discs half as wide (IoU 0.25 of the masks). One that agrees keeps it."""
-    from paddleseg_hru2net.analysis.model_choice import (MIN_AGREEMENT, AnalysisModel, agreement,
+    from paddleseg_hru2net.analysis.model_choice import (MIN_AGREEMENT, AnalysisModel, compare_in_busiest_window,
                                                          segment_with_fallback)
-    from paddleseg_hru2net.analysis.workflow import ModelSplittings, SEMImage
+    from paddleseg_hru2net.analysis.workflow import ModelSplittings, SEMImage, analyze_segmentation
     grey = _discs(24)
     yy, xx = np.mgrid[:256, :256]
     inner = np.zeros((256, 256), bool)
@@ -980,13 +980,62 @@ def test_auto_choice_falls_back_where_the_generalist_disagrees_with_a_sure_speci
                            ModelSplittings(), "narrow")
     image = SEMImage("discs.png", grey, 0, None, "none (pixels)")
     own = specialist.segment(image, False)
-    assert agreement(own, specialist.segmenter) == 1.0
-    assert abs(agreement(own, narrow.segmenter) - (inner.sum() / (grey > 100).sum())) < 0.02
-    assert agreement(own, narrow.segmenter) < MIN_AGREEMENT
+    labels = analyze_segmentation(image, own).labels
+
+    def agreement(other):
+        return compare_in_busiest_window(own, labels, other.segmenter).particle_iou
+
+    assert agreement(specialist) == 1.0
+    assert abs(agreement(narrow) - (inner.sum() / (grey > 100).sum())) < 0.02
+    assert agreement(narrow) < MIN_AGREEMENT
     fallen_back = segment_with_fallback(image, specialist, narrow, resample_to_model=False)
     assert fallen_back.model == "narrow"
     assert fallen_back.chosen_because.startswith("specialist and narrow disagree on the particles (IoU 0.2")
     assert segment_with_fallback(image, specialist, specialist, resample_to_model=False).model == "specialist"
+
+
+def test_auto_choice_falls_back_where_the_specialist_splits_what_the_generalist_sees_whole():
+    """Both models paint the same discs as particle, but the specialist draws a contact through
+    each (another material's particles cut into pieces): the generalist, which sees particle
+    interior there, takes the image. A generalist that sees the same contacts leaves it, and so
+    does one shown the image enlarged (blurred: its contacts are not judged)."""
+    from paddleseg_hru2net.analysis.model_choice import (MAX_INTERIOR_ON_CONTACTS, AnalysisModel,
+                                                         compare_in_busiest_window, segment_with_fallback)
+    from paddleseg_hru2net.analysis.workflow import ModelSplittings, SEMImage, analyze_segmentation
+    grey = _discs(24)
+    cut = np.zeros((256, 256), bool)
+    for centre in range(32, 256, 64):
+        cut[:, centre - 1:centre + 1] = True  # a 2-px line through each column of discs
+
+    def runner(cuts: bool):
+        def run(batch: np.ndarray) -> np.ndarray:  # background, interior, contact
+            x = batch[:, :1] * 5.0
+            line = (cut[None, None, :batch.shape[2], :batch.shape[3]] & (x > 0)) if cuts else np.zeros_like(x, bool)
+            return np.concatenate([-x, np.where(line, -x, x), np.where(line, 2 * x, -20.0)], axis=1)
+        return run
+
+    frame = replaced_feed(window=(256, 256), pixel_size_nm=5.0, num_classes=3)
+    model = {name: AnalysisModel(Segmenter(runner(cuts), frame, "test", ModelSource(name=name)), ModelSplittings(), name)
+             for name, cuts in (("specialist", True), ("whole", False), ("cutting", True))}
+    image = SEMImage("discs.png", grey, 0, 5.0, "option")
+    own = model["specialist"].segment(image)
+    result = analyze_segmentation(image, own)
+    assert len(result.particles) == 32  # each disc in two
+    seen_whole = compare_in_busiest_window(own, result.labels, model["whole"].segmenter)
+    assert seen_whole.particle_iou > 0.99 and seen_whole.interior_on_contacts > 0.9
+    assert compare_in_busiest_window(own, result.labels, model["cutting"].segmenter).interior_on_contacts < 0.1
+    assert MAX_INTERIOR_ON_CONTACTS < 0.9
+    fallen_back = segment_with_fallback(image, model["specialist"], model["whole"])
+    assert fallen_back.model == "whole" and "splits particles whole sees whole" in fallen_back.chosen_because
+    assert segment_with_fallback(image, model["specialist"], model["cutting"]).model == "specialist"
+    coarser = SEMImage("coarser.png", _discs(12, size=128), 0, 10.0, "option")  # the same, recorded at half
+    kept = segment_with_fallback(coarser, model["specialist"], model["whole"])  # the scale: enlarged, not judged
+    assert kept.model == "specialist" and kept.scale.factor == 2.0 and len(kept.analysed.particles) == 32
+
+
+def replaced_feed(**changes) -> Feed:
+    from dataclasses import replace as replaced
+    return replaced(THRESHOLD_MODEL.feed.with_window(changes.pop("window")), **changes)
 
 
 def test_busiest_window_holds_the_most_mask_pixels():
