@@ -20,9 +20,12 @@ choice is made per image:
   specialist's contacts between particles as contacts too (:data:`MAX_INTERIOR_ON_CONTACTS`,
   unless the image was enlarged for the model; both in one window:
   :func:`compare_in_busiest_window`), the image is at home and its result
-  stands; else the generalist segments the image. The second
-  test is for other materials with a pixel size: at the right scale the specialist can fail on
-  them without any of the warnings (EMPS val images given such pixel sizes: 3 of 37).
+  stands; else the generalist segments the image. The last two tests are for other materials
+  with a pixel size: at the right scale the specialist can fail on them without any of the
+  warnings, cutting their particles into pieces (EMPS val images given pixel sizes that bring
+  their particles to 0.5-2 times the specialist's: kept for 6-7 of 37 and worse on each with the
+  warnings and the particle IoU alone, 1-5 with the contacts asked about too; twenty-seventh
+  session).
 
 The summary's ``model`` column says which model made each table and why;
 ``hru2net-validate-analysis --model auto`` measures the rule.

@@ -420,7 +420,7 @@ def segment_image(image: SEMImage, segmenter, resample_to_model: bool = True,
     if image.margins.any:
         rows, cols = image.margins.inner(image.grey.shape)
         within = replace(image, grey=np.ascontiguousarray(image.grey[rows, cols]))
-        within.annotations = moved(image.annotations, -image.margins.top, -image.margins.left)
+        within.annotations = moved(image.annotations, -image.margins.top, -image.margins.left)  # cached, not read again
         return segment_image(within, segmenter, resample_to_model, splittings).framed(image.grey, image.margins)
     feed = segmenter.feed
     if feed.segments_both_ways and image.particles_look is None:
