@@ -27,6 +27,13 @@ def specialist_particle_nm() -> float:
     return float(record["particle_diameter_px"]) * float(record["pixel_size_nm"])
 
 
+def with_made_up_pixel_size(image, instances, size_factor: float, particle_nm: float):
+    """``image`` given the pixel size at which its manual median diameter (``instances``) is
+    ``size_factor`` times the specialist's training particles' (``particle_nm``)."""
+    pixel = particle_nm * size_factor / median_equivalent_diameter(instances, 9)
+    return dataclasses.replace(image, pixel_size_nm=pixel, pixel_size_source="made up")
+
+
 def main(argv: list) -> int:
     size_factor = float(argv[argv.index("--size_factor") + 1]) if "--size_factor" in argv else 1.0
     rest = [a for i, a in enumerate(argv)
@@ -36,9 +43,7 @@ def main(argv: list) -> int:
 
     def with_pixel_size(args):
         for image, instances in emps_samples(args):
-            diameter_px = median_equivalent_diameter(instances, 9)
-            pixel = particle_nm * size_factor / diameter_px
-            yield dataclasses.replace(image, pixel_size_nm=pixel, pixel_size_source="made up"), instances
+            yield with_made_up_pixel_size(image, instances, size_factor, particle_nm), instances
 
     validate_analysis.manual_samples = with_pixel_size
     return validate_analysis.main(["--emps", EMPS, "--manifest", MANIFEST, "--split", "val"] + rest)

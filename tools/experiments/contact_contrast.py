@@ -6,8 +6,9 @@ on the pixels where two of its particles meet:
   median background), in the contrast the model was given. Real contacts between bright
   particles should be dark valleys; not adopted (twenty-seventh session: TiO2 images 0.01-0.72);
 * the generalist's mean P(interior) there, shown the image at the specialist's scale and
-  contrast, unflipped: over the whole image, and in the busiest window as the model choice
-  measures it (``analysis.model_choice.compare_in_busiest_window``, shipped).
+  contrast, unflipped, in the busiest window, as the model choice measures it
+  (``analysis.model_choice.compare_in_busiest_window``, shipped; images enlarged for the model
+  are measured here but not judged by it).
 
     python tools/experiments/contact_contrast.py tio2 val train [--rescale F] [--invert]
     python tools/experiments/contact_contrast.py emps 1 2 0.5 [--only NAME.png ...]   # EMPS val, made-up pixel sizes
@@ -17,7 +18,6 @@ The EMPS pixel sizes are made up as in ``auto_with_pixel_size.py`` (size factors
 the model choice's check; never run on the test split.
 """
 import argparse
-import dataclasses
 import sys
 from typing import Iterator, List, Tuple
 
@@ -58,22 +58,6 @@ def contacts_of(labels: np.ndarray) -> np.ndarray:
     return contact
 
 
-def generalist_interior_on_contacts(segmentation, labels: np.ndarray, generalist) -> Tuple[float, float]:
-    """``(mean P(interior), share of contact pixels with P(interior) > 0.5)`` of the generalist,
-    shown the image at the specialist's scale and contrast (unflipped), on the specialist's
-    contacts at that scale; nan where there are none."""
-    from paddleseg_hru2net.analysis.workflow import particle_maps
-    from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
-    factor = segmentation.scale.factor
-    grey = segmentation.grey if factor == 1.0 else resample(segmentation.grey, factor)
-    scaled = labels if factor == 1.0 else resample_labels(labels, factor)
-    contact = contacts_of(scaled)
-    if not contact.any():
-        return float("nan"), float("nan")
-    interior = particle_maps(generalist.with_flips(False).probabilities(grey)).interior
-    return float(interior[contact].mean()), float((interior[contact] > 0.5).mean())
-
-
 def samples(kind: str, values: List[str], rescale: float = 1.0, invert: bool = False
             ) -> Iterator[Tuple[SEMImage, str]]:
     if kind == "tio2":
@@ -84,14 +68,12 @@ def samples(kind: str, values: List[str], rescale: float = 1.0, invert: bool = F
                 yield image, f"{split} x{rescale:g}{' inverted' if invert else ''}"
     elif kind == "emps":
         sys.path.insert(0, "tools/experiments")
-        from auto_with_pixel_size import specialist_particle_nm
-        from paddleseg_hru2net.microscopy.particle_diameters import median_equivalent_diameter
+        from auto_with_pixel_size import specialist_particle_nm, with_made_up_pixel_size
         args = validate_analysis.parse_args(["--emps", EMPS, "--manifest", EMPS_MANIFEST, "--split", "val"])
-        loaded = list(validate_analysis.manual_samples(args))
+        loaded, particle_nm = list(validate_analysis.manual_samples(args)), specialist_particle_nm()
         for factor in map(float, values):
             for image, instances in loaded:
-                pixel = specialist_particle_nm() * factor / median_equivalent_diameter(instances, 9)
-                yield dataclasses.replace(image, pixel_size_nm=pixel, pixel_size_source="made up"), f"F={factor:g}"
+                yield with_made_up_pixel_size(image, instances, factor, particle_nm), f"F={factor:g}"
     elif kind == "synthetic":
         from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
         for seed in map(int, values):
@@ -113,7 +95,7 @@ def main(argv: List[str]) -> int:
         ["--manifest", "x", "--model", "auto"]))
     from paddleseg_hru2net.analysis.model_choice import compare_in_busiest_window
     print("| image | set | particles | contacts px | contact depth | warnings | agreement | "
-          "generalist P(interior) on contacts | share > 0.5 | in the window (shipped measure) |")
+          "generalist P(interior) on contacts (shipped measure) |")
     for image, label in samples(args.kind, args.values, args.rescale, args.invert):
         if "test" in label:
             raise SystemExit("never the test split")
@@ -123,10 +105,9 @@ def main(argv: List[str]) -> int:
         result = analyze_segmentation(image, segmentation)
         depth, pixels = contact_depth(segmentation.grey, result.labels)
         compared = compare_in_busiest_window(segmentation, result.labels, generalist.segmenter)
-        inside, share = generalist_interior_on_contacts(segmentation, result.labels, generalist.segmenter)
         print(f"| {image.path.split('/')[-1]} | {label} | {len(result.particles)} | {pixels} | {depth:.3f} | "
-              f"{len(result.warnings)} | {compared.particle_iou:.3f} | {inside:.3f} | {share:.3f} | "
-              f"{compared.interior_on_contacts:.3f} |", flush=True)
+              f"{len(result.warnings)} | {compared.particle_iou:.3f} | {compared.interior_on_contacts:.3f} |",
+              flush=True)
     return 0
 
 
