@@ -102,7 +102,7 @@ def segment_with_fallback(image: SEMImage, specialist: AnalysisModel, generalist
         return generalist.segment(image, resample_to_model, reason=f"{specialist.name} and {generalist.name} "
                                                                    f"disagree on the particles (IoU "
                                                                    f"{compared.particle_iou:.2f})")
-    if compared.interior_on_contacts > MAX_INTERIOR_ON_CONTACTS and first.scale.factor <= 1.0:
+    if compared.interior_on_contacts > MAX_INTERIOR_ON_CONTACTS and not first.scale.enlarges:
         return generalist.segment(image, resample_to_model, reason=f"{specialist.name} splits particles "
                                                                    f"{generalist.name} sees whole (P(interior) "
                                                                    f"{compared.interior_on_contacts:.2f} on its "

@@ -78,6 +78,11 @@ class ScaleChoice:
     split_at_model_scale: bool = False
     refinable: bool = False
 
+    @property
+    def enlarges(self) -> bool:
+        """Whether the image was enlarged for the model (its pixels coarser than the model's)."""
+        return self.factor > 1.0
+
     def describe(self) -> str:
         if self.factor != 1.0:
             return f"x{self.factor:.3g} ({self.source})"
@@ -143,7 +148,7 @@ def _enlargement_within_budget(choice: ScaleChoice, shape: Tuple[int, ...]) -> S
     """``choice``, its factor lowered where the enlarged image would exceed
     :data:`MAX_SCALED_PIXELS` (to 1, native, if even that would not fit)."""
     pixels = float(shape[0]) * float(shape[1])
-    if choice.factor <= 1.0 or pixels * choice.factor ** 2 <= MAX_SCALED_PIXELS:
+    if not choice.enlarges or pixels * choice.factor ** 2 <= MAX_SCALED_PIXELS:
         return choice
     affordable = max(1.0, float(np.sqrt(MAX_SCALED_PIXELS / pixels)))
     note = (f"; enlarged x{affordable:.3g} instead of x{choice.factor:.3g} to stay within "

@@ -28,6 +28,8 @@ from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
 from paddleseg_hru2net.microscopy.conditioning import condition_for_model
 from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES, MIN_SIDE, read_microscope_image
+from paddleseg_hru2net.analysis.scale import (ScaleChoice, choose_scale, labels_to_grid, refined_factor,
+                                              scaled_probabilities)
 from paddleseg_hru2net.analysis.run_folder import (done_record, output_stems, prepare_output_folder,
                                                    check_same_settings)
 from paddleseg_hru2net.inference.segmenter import (centre_probability_of, interior_probability_of,
@@ -157,9 +159,9 @@ class ModelSplittings:
     native: Splitting = field(default_factory=Splitting)
     enlarged: Optional[Splitting] = None
 
-    def for_scale(self, factor: float) -> Splitting:
-        """The settings for an image resampled by ``factor`` for the model (> 1: enlarged)."""
-        return self.enlarged if self.enlarged is not None and factor > 1.0 else self.native
+    def for_scale(self, scale: ScaleChoice) -> Splitting:
+        """The settings for an image resampled by ``scale`` for the model."""
+        return self.enlarged if self.enlarged is not None and scale.enlarges else self.native
 
     def as_record(self) -> dict:
         native_key, enlarged_key = SPLITTING_RECORD_KEYS
@@ -351,7 +353,7 @@ class Segmentation:
     about how it was made (a near tie between the two ways round)."""
 
     probabilities: np.ndarray
-    scale: object  # analysis.scale.ScaleChoice
+    scale: ScaleChoice
     feed: object  # inference.feed.Feed
     at_model_scale: Optional[np.ndarray] = None
     contrast: str = "as recorded"
@@ -366,7 +368,7 @@ class Segmentation:
         """The settings chosen for the model that made it, for its scale: those for images
         enlarged for the model where the model has them and the image was enlarged (contacts
         between particles blur when an image is enlarged: see :class:`ModelSplittings`)."""
-        return self.splittings.for_scale(self.scale.factor) if self.splittings is not None else None
+        return self.splittings.for_scale(self.scale) if self.splittings is not None else None
 
     def describe_model(self) -> str:
         return f"{self.model} ({self.chosen_because})" if self.chosen_because else self.model
@@ -451,7 +453,6 @@ def _contrast_for(image: SEMImage, feed) -> Tuple[np.ndarray, str]:
 
 def _segmented(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter, resample_to_model: bool,
                contrast: str, chosen_scale=None) -> Segmentation:
-    from paddleseg_hru2net.analysis.scale import scaled_probabilities
     probabilities, at_model_scale, scale = scaled_probabilities(grey, pixel_size_nm, segmenter,
                                                                 resample_to_model, chosen_scale)
     return Segmentation(probabilities, scale, segmenter.feed, at_model_scale, contrast, grey=grey)
@@ -465,7 +466,6 @@ def _segmented_the_likelier_way_round(image: SEMImage, segmenter, resample_to_mo
     scale). Both are segmented at one scale unless a first pass (which depends on the contrast)
     chose it."""
     from paddleseg_hru2net.analysis.contrast import POLARITY_MEASURES
-    from paddleseg_hru2net.analysis.scale import choose_scale
     measure = POLARITY_MEASURES[segmenter.feed.polarity_from]
     chosen = choose_scale(image.grey, image.pixel_size_nm, segmenter, resample_to_model)
     scale, first_pass = chosen
@@ -535,7 +535,7 @@ def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
     most :data:`MAX_REFINEMENTS` times."""
     if not segmentation.scale.refinable:
         return segmentation
-    measured = _median_diameter(segmentation.at_segmentation_scale, splittings.for_scale(segmentation.scale.factor))
+    measured = _median_diameter(segmentation.at_segmentation_scale, splittings.for_scale(segmentation.scale))
     for _ in range(MAX_REFINEMENTS):
         segmentation, measured, moved = _refined_once(segmentation, measured, grey, pixel_size_nm, segmenter,
                                                       splittings)
@@ -551,7 +551,6 @@ def _refined_once(segmentation: Segmentation, measured_px: Optional[float], grey
     (median diameter at its scale): ``(the segmentation at the scale they ask for, the median
     diameter of its particles, True)``, or ``(segmentation, measured_px, False)`` where they ask
     for none or the one they ask for was less plausible (its scale then says so)."""
-    from paddleseg_hru2net.analysis.scale import refined_factor
     first = segmentation.scale
     at_scale = segmentation.at_segmentation_scale
     model_px = segmenter.feed.particle_diameter_px
@@ -560,7 +559,7 @@ def _refined_once(segmentation: Segmentation, measured_px: Optional[float], grey
         return segmentation, measured_px, False
     second = _segmented(grey, pixel_size_nm, segmenter, True, segmentation.contrast, (refined, None))
     then = second.at_segmentation_scale
-    measured = _median_diameter(then, splittings.for_scale(refined.factor))
+    measured = _median_diameter(then, splittings.for_scale(refined))
     agrees = measured is not None and abs(np.log(measured / model_px)) <= np.log(REFINED_SELF_AGREEMENT)
     if agrees and _as_plausible(at_scale, then):
         return replace(second, doubts=segmentation.doubts), measured, True
@@ -600,10 +599,9 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
         return segmentation.analysed
     splitting = splitting or segmentation.own_splitting() or Splitting()
     scale = segmentation.scale
-    if segmentation.at_model_scale is None or (scale.factor <= 1.0 and not scale.split_at_model_scale):
+    if segmentation.at_model_scale is None or (not scale.enlarges and not scale.split_at_model_scale):
         result = analyze_image(image, segmentation.probabilities, splitting)
     else:
-        from paddleseg_hru2net.analysis.scale import labels_to_grid
         mask = particle_maps(segmentation.probabilities).particle > splitting.threshold
         result = _measured(image, mask, labels_to_grid(splitting.labels(segmentation.at_model_scale), mask))
     to_px = 1.0 / image.pixel_size_nm if image.pixel_size_nm else 1.0

@@ -31,8 +31,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--image", required=True, help="a full microscope frame")
     parser.add_argument("--model", default=None, help="a shipped model by name (default: the default one)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each whole command")
-    parser.add_argument("--paddle_repeats", type=int, default=1, help="runs of the Paddle command (slow)")
-    return parser.parse_args(argv)
+    parser.add_argument("--paddle_repeats", type=int, default=1,
+                        help="runs of the Paddle command (slow; 0 leaves it out and compares with the default)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.paddle_repeats < 0:
+        parser.error("--repeats must be at least 1 and --paddle_repeats at least 0")
+    return args
 
 
 def _command(image: str, backend: Optional[str], model: Optional[str], out: str,
@@ -136,29 +140,33 @@ def main(argv: Optional[List[str]] = None) -> int:
             runs["paddle"].append(time_command(_command(args.image, "paddle", args.model,
                                                         os.path.join(work, f"paddle{index}"))))
     steps = pipeline_steps(args.image, args.model, os.path.join(work, "steps"))
-    default, paddle = statistics.median(runs["default"]), statistics.median(runs["paddle"])
+    default = statistics.median(runs["default"])
+    reference_name = "--backend paddle" if runs["paddle"] else "the default"
+    reference = statistics.median(runs["paddle"]) if runs["paddle"] else default
     backend = steps.pop("_backend")
     window, shape = steps.pop("_window"), steps.pop("_shape")
     print(f"image {args.image}: {shape[1]} x {shape[0]} px, window {window}, {os.cpu_count()} cores")
-    print("| whole command | median s | runs | speed-up vs --backend paddle |")
+    print(f"| whole command | median s | runs | speed-up vs {reference_name} |")
     print("|---|---|---|---|")
-    print(f"| hru2net analyze (default: {backend}) | {default:.2f} | {len(runs['default'])} | {paddle / default:.2f}x |")
+
+    def row(label: str, key: str) -> float:
+        seconds = statistics.median(runs[key])
+        print(f"| {label} | {seconds:.2f} | {len(runs[key])} | {reference / seconds:.2f}x |")
+        return seconds
+
+    row(f"hru2net analyze (default: {backend})", "default")
     flips = statistics.median(runs["flips"])
-    print(f"| hru2net analyze --flips ({backend}; {flips / default:.2f}x the default's time) | {flips:.2f} | "
-          f"{len(runs['flips'])} | {paddle / flips:.2f}x |")
+    row(f"hru2net analyze --flips ({backend}; {flips / default:.2f}x the default's time)", "flips")
     as_it_is = statistics.median(runs["views"])
-    print(f"| hru2net analyze --views 1 ({backend}; the default takes {default / as_it_is:.2f}x its time) | "
-          f"{as_it_is:.2f} | {len(runs['views'])} | {paddle / as_it_is:.2f}x |")
+    row(f"hru2net analyze --views 1 ({backend}; the default takes {default / as_it_is:.2f}x its time)", "views")
     if runs["alone"]:
         by_itself = statistics.median(runs["alone"])
-        print(f"| hru2net analyze --model {alone} (no automatic choice; the default takes "
-              f"{default / by_itself:.2f}x its time) | {by_itself:.2f} | {len(runs['alone'])} | "
-              f"{paddle / by_itself:.2f}x |")
+        row(f"hru2net analyze --model {alone} (no automatic choice; the default takes "
+            f"{default / by_itself:.2f}x its time)", "alone")
     if runs["float"]:
-        floating = statistics.median(runs["float"])
-        print(f"| hru2net analyze --backend {float_backend} | {floating:.2f} | {len(runs['float'])} | "
-              f"{paddle / floating:.2f}x |")
-    print(f"| hru2net analyze --backend paddle | {paddle:.2f} | {len(runs['paddle'])} | 1.00x |")
+        row(f"hru2net analyze --backend {float_backend}", "float")
+    if runs["paddle"]:
+        row("hru2net analyze --backend paddle", "paddle")
     print(f"(first default run, exporting the model to the cache: {first:.2f} s)")
     pipeline = sum(v for k, v in steps.items() if k != "raw forward, whole frame")
     model = steps["model (windows)"]

@@ -1,6 +1,7 @@
 """The pixel size of a microscope image from its metadata, and which source gave it.
 
-Readers, tried in order (the first that finds a size wins):
+Readers, tried in order (the first that finds a size wins); a TIFF is opened once for all the
+TIFF readers:
 
 * Zeiss SmartSEM: TIFF tag 34118 (``CZ_SEM``), ``ap_pixel_size`` or the fourth number of its
   unnamed tuple (metres);
@@ -21,11 +22,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from paddleseg_hru2net.microscopy.containers import CONTAINER_FORMATS, read_container_pixel_size_nm
 
-__all__ = ["read_pixel_size_nm", "PIXEL_SIZE_READERS", "length_in_nm"]
+if TYPE_CHECKING:
+    import tifffile
+
+__all__ = ["read_pixel_size_nm", "TIFF_READERS", "FILE_READERS", "length_in_nm"]
 
 _UNITS_NM = {"pm": 1e-3, "nm": 1.0, "nanometer": 1.0, "nanometre": 1.0, "um": 1e3, "µm": 1e3,
              "μm": 1e3, "micron": 1e3, "microns": 1e3, "micrometer": 1e3, "micrometre": 1e3,
@@ -43,11 +47,9 @@ def _plausible(size: Optional[float]) -> Optional[float]:
     return size if size is not None and _PLAUSIBLE_NM[0] < size < _PLAUSIBLE_NM[1] else None
 
 
-def _tiff_tag(path: str, code: int):
-    import tifffile
-    with tifffile.TiffFile(path) as tif:
-        tag = tif.pages[0].tags.get(code)
-        return tag.value if tag is not None else None
+def _tiff_tag(tif: "tifffile.TiffFile", code: int):
+    tag = tif.pages[0].tags.get(code)
+    return tag.value if tag is not None else None
 
 
 def _ini_value(text: str, section: Optional[str], key: str) -> Optional[str]:
@@ -64,8 +66,8 @@ def _ini_value(text: str, section: Optional[str], key: str) -> Optional[str]:
     return None
 
 
-def _zeiss(path: str) -> Optional[float]:
-    value = _tiff_tag(path, 34118)
+def _zeiss(tif: "tifffile.TiffFile") -> Optional[float]:
+    value = _tiff_tag(tif, 34118)
     if not isinstance(value, dict):
         return None
     named = value.get("ap_pixel_size") or value.get("ap_image_pixel_size")
@@ -79,9 +81,9 @@ def _zeiss(path: str) -> Optional[float]:
     return None
 
 
-def _text_tag(path: str, codes: Tuple[int, ...]) -> Optional[str]:
+def _text_tag(tif: "tifffile.TiffFile", codes: Tuple[int, ...]) -> Optional[str]:
     for code in codes:
-        value = _tiff_tag(path, code)
+        value = _tiff_tag(tif, code)
         if isinstance(value, bytes):
             value = value.decode("latin-1")
         if isinstance(value, str) and value.strip():
@@ -92,38 +94,34 @@ def _text_tag(path: str, codes: Tuple[int, ...]) -> Optional[str]:
     return None
 
 
-def _fei(path: str) -> Optional[float]:
-    text = _text_tag(path, (34682, 34680))
+def _fei(tif: "tifffile.TiffFile") -> Optional[float]:
+    text = _text_tag(tif, (34682, 34680))
     value = _ini_value(text, "Scan", "PixelWidth") if text else None
     return _plausible(float(value) * 1e9) if value else None
 
 
-def _tescan(path: str) -> Optional[float]:
-    text = _text_tag(path, (50431,))
+def _tescan(tif: "tifffile.TiffFile") -> Optional[float]:
+    text = _text_tag(tif, (50431,))
     value = _ini_value(text, None, "PixelSizeX") if text else None
     return _plausible(float(value) * 1e9) if value else None
 
 
-def _olympus_sis(path: str) -> Optional[float]:
-    import tifffile
-    with tifffile.TiffFile(path) as tif:
-        metadata = tif.sis_metadata or {}
+def _olympus_sis(tif: "tifffile.TiffFile") -> Optional[float]:
+    metadata = tif.sis_metadata or {}
     size = metadata.get("pixelsizex")
     return _plausible(float(size) * 1e9) if size else None
 
 
-def _tvips(path: str) -> Optional[float]:
-    value = _tiff_tag(path, 37706)
+def _tvips(tif: "tifffile.TiffFile") -> Optional[float]:
+    value = _tiff_tag(tif, 37706)
     if not isinstance(value, dict) or value.get("Version") != 2:
         return None  # version 1 gives the camera's pixel and the magnification only
     size = value.get("PixelSizeX")
     return _plausible(float(size)) if size else None
 
 
-def _ome(path: str) -> Optional[float]:
-    import tifffile
-    with tifffile.TiffFile(path) as tif:
-        xml = tif.ome_metadata if tif.is_ome else None
+def _ome(tif: "tifffile.TiffFile") -> Optional[float]:
+    xml = tif.ome_metadata if tif.is_ome else None
     if not xml:
         return None
     size = re.search(r'PhysicalSizeX="([0-9.eE+-]+)"', xml)
@@ -131,16 +129,14 @@ def _ome(path: str) -> Optional[float]:
     return _plausible(length_in_nm(float(size.group(1)), unit.group(1) if unit else "µm")) if size else None
 
 
-def _imagej(path: str) -> Optional[float]:
-    import tifffile
-    with tifffile.TiffFile(path) as tif:
-        if not tif.is_imagej:
-            return None
-        unit = (tif.imagej_metadata or {}).get("unit")
-        resolution = tif.pages[0].tags.get("XResolution")
-        if not unit or resolution is None:
-            return None
-        numerator, denominator = resolution.value
+def _imagej(tif: "tifffile.TiffFile") -> Optional[float]:
+    if not tif.is_imagej:
+        return None
+    unit = (tif.imagej_metadata or {}).get("unit")
+    resolution = tif.pages[0].tags.get("XResolution")
+    if not unit or resolution is None:
+        return None
+    numerator, denominator = resolution.value
     if not numerator:
         return None
     return _plausible(length_in_nm(denominator / numerator, str(unit)))
@@ -179,15 +175,47 @@ def _container(suffixes: Tuple[str, ...]) -> Callable[[str], Optional[float]]:
     return reader
 
 
-#: ``(source name, reader)``; a reader returns nm per pixel or None.
-PIXEL_SIZE_READERS: List[Tuple[str, Callable[[str], Optional[float]]]] = [
+_Source = TypeVar("_Source")
+
+#: ``(source name, reader)``: a reader of an open TIFF file's tags returns nm per pixel or None.
+TIFF_READERS: List[Tuple[str, Callable[["tifffile.TiffFile"], Optional[float]]]] = [
     ("Zeiss TIFF tag 34118", _zeiss), ("FEI/Thermo Fisher TIFF metadata", _fei),
     ("TESCAN TIFF metadata", _tescan), ("Olympus/EMSIS SIS TIFF metadata", _olympus_sis),
     ("TVIPS TIFF metadata", _tvips), ("OME-TIFF PhysicalSizeX", _ome),
-    ("ImageJ TIFF resolution", _imagej), ("JEOL sidecar .txt", _jeol),
-    ("Hitachi sidecar .txt", _hitachi),
+    ("ImageJ TIFF resolution", _imagej),
+]
+
+#: ``(source name, reader)``: a reader of the image's path (sidecar files, container formats),
+#: tried after the TIFF readers.
+FILE_READERS: List[Tuple[str, Callable[[str], Optional[float]]]] = [
+    ("JEOL sidecar .txt", _jeol), ("Hitachi sidecar .txt", _hitachi),
     *[(f.source, _container(f.suffixes)) for f in CONTAINER_FORMATS],
 ]
+
+
+def _first_size(readers: Sequence[Tuple[str, Callable[[_Source], Optional[float]]]], source: _Source
+                ) -> Optional[Tuple[float, str]]:
+    """``(nm per pixel, "metadata (<source name>)")`` from the first of ``readers`` that finds a
+    size in ``source``; a reader that fails on it (not its vendor's file, damaged metadata) finds
+    none."""
+    for name, reader in readers:
+        try:
+            size = reader(source)
+        except Exception:  # noqa: BLE001 - not this vendor's file, or damaged metadata
+            size = None
+        if size is not None:
+            return float(size), f"metadata ({name})"
+    return None
+
+
+def _from_tiff_tags(path: str) -> Optional[Tuple[float, str]]:
+    import tifffile
+    try:
+        tif = tifffile.TiffFile(path)
+    except Exception:  # noqa: BLE001 - not a TIFF, or one tifffile cannot parse
+        return None
+    with tif:
+        return _first_size(TIFF_READERS, tif)
 
 
 def read_pixel_size_nm(path: str) -> Tuple[Optional[float], str]:
@@ -196,11 +224,4 @@ def read_pixel_size_nm(path: str) -> Tuple[Optional[float], str]:
     Unreadable or malformed metadata counts as absent; a value outside 1 pm-100 µm per pixel is
     ignored as implausible.
     """
-    for source, reader in PIXEL_SIZE_READERS:
-        try:
-            size = reader(path)
-        except Exception:  # noqa: BLE001 - not this vendor's file, or damaged metadata
-            size = None
-        if size is not None:
-            return float(size), f"metadata ({source})"
-    return None, "absent"
+    return _from_tiff_tags(path) or _first_size(FILE_READERS, path) or (None, "absent")
