@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from paddleseg_hru2net.inference import Feed, normalise, sliding_window_probabilities
-from paddleseg_hru2net.inference.windows import blend_weight, window_starts
+from paddleseg_hru2net.inference.windows import TILE_MULTIPLE, blend_weight, tile_layout, window_starts
 from paddleseg_hru2net.metrics import confusion_matrix, metrics_from_confusion
 
 
@@ -49,6 +49,29 @@ def test_windows_cover_every_pixel_and_blend_weights_are_positive():
         assert covered[:length].all() and starts[-1] + 160 >= length
     weight = blend_weight(8, 8)
     assert weight.min() > 0 and weight.max() <= 1
+
+
+@pytest.mark.parametrize("window, stride", [(160, 120), (512, 384), (1024, 768), (100, 75)])
+def test_tiles_cover_every_pixel_with_the_overlap_and_no_more_tiles_than_windows(window, stride):
+    """Tiles no larger than the window, as many as the windows at the stride, shrunk (to a
+    multiple of 32) so the model sees little beyond the image, overlapping by at least window -
+    stride; a 1024 x 768 frame in 512 px windows is 6 tiles of 448, not 6 windows of 512."""
+    for length in (10, 160, 161, 300, 712, 768, 1024, 1068, 1536, 4000):
+        tile, starts = tile_layout(length, window, stride)
+        assert tile <= max(window, -(-length // TILE_MULTIPLE) * TILE_MULTIPLE)
+        assert tile == window or tile % TILE_MULTIPLE == 0
+        assert len(starts) == len(window_starts(length, window, stride))
+        covered = np.zeros(max(length, tile), bool)
+        for start in starts:
+            covered[start:start + tile] = True
+        assert covered[:length].all() and starts[0] == 0
+        if tile == window:  # whole windows are placed as they always were
+            assert starts == window_starts(length, window, stride)
+        if len(starts) > 1:
+            assert starts[-1] + tile == length
+            assert min(a + tile - b for a, b in zip(starts, starts[1:])) >= window - stride
+    assert tile_layout(768, 512, 384) == (448, [0, 320]) and tile_layout(1024, 512, 384)[0] == 448
+    assert tile_layout(712, 1024, 768) == (736, [0])  # one tile, the image padded by 24 rows
 
 
 def test_feed_refuses_empty_windows():

@@ -2,10 +2,14 @@
 
 Models of the U2-Net family trained on small crops segment poorly when run on a much larger
 input (particle IoU 0.656 on a whole TiO2 frame against 0.891 in 160 px windows for the
-two-class HRU2-Net†), so inference slides a window of the size the model was trained for and
-blends overlapping windows with a weight that falls towards each window's border, so no seam
-shows where windows meet. ``hru2net-val``, ``hru2net-predict``, whole-image evaluation, the
-benchmark and ``hru2net analyze`` all call :func:`sliding_window_probabilities`.
+two-class HRU2-Net†), so inference slides a window of the size the model was trained for (or,
+for the instance-aware models that segment as well in larger windows, the size recorded with
+them) and blends overlapping windows with a weight that falls towards each window's border, so
+no seam shows where windows meet. The window is the largest tile: an image is cut into as few
+tiles as windows at the feed's stride would need, each shrunk to what covers the image with at
+least the same overlap (:func:`tile_layout`), so the model sees little more than the image.
+``hru2net-val``, ``hru2net-predict``, whole-image evaluation, the benchmark and ``hru2net
+analyze`` all call :func:`sliding_window_probabilities`.
 """
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ import numpy as np
 
 from paddleseg_hru2net.inference.feed import Feed, normalise
 
-__all__ = ["BatchRunner", "window_starts", "window_boxes", "blend_weight", "softmax",
-           "sliding_window_probabilities", "image_probabilities", "DEFAULT_BATCH"]
+__all__ = ["BatchRunner", "window_starts", "window_boxes", "tile_layout", "TILE_MULTIPLE", "blend_weight",
+           "softmax", "sliding_window_probabilities", "image_probabilities", "DEFAULT_BATCH"]
 
 #: ``(N, C, h, w)`` float32 batch in, ``(N, K, h, w)`` class scores (logits) out.
 BatchRunner = Callable[[np.ndarray], np.ndarray]
@@ -31,6 +35,29 @@ def window_starts(length: int, window: int, stride: int) -> List[int]:
     starts = list(range(0, length - window, stride))
     starts.append(length - window)
     return starts
+
+
+#: Tiles narrower than their window are a multiple of this many pixels (the networks halve their
+#: input five times).
+TILE_MULTIPLE = 32
+
+
+def tile_layout(length: int, window: int, stride: int) -> Tuple[int, List[int]]:
+    """``(tile size, tile starts)`` along an axis of ``length`` pixels: as many tiles as windows
+    of ``window`` pixels every ``stride`` pixels would need, each as small as covers the axis with
+    neighbours overlapping by at least ``window - stride`` pixels (rounded up to
+    :data:`TILE_MULTIPLE`, never above ``window``), shrunk tiles spread evenly from one end to
+    the other (whole windows every ``stride`` pixels, the last flush with the end, as
+    :func:`window_starts`). One tile may be longer than the axis (the image is then padded to it)."""
+    overlap = max(window - stride, 0)
+    count = 1 if length <= window else -(-(length - overlap) // (window - overlap))
+    needed = -(-(length + (count - 1) * overlap) // count)
+    tile = min(window, -(-needed // TILE_MULTIPLE) * TILE_MULTIPLE)
+    if count == 1:
+        return tile, [0]
+    if tile == window:  # whole windows step by the stride as they always have (figures reproduce)
+        return tile, window_starts(length, window, stride)
+    return tile, [round(index * (length - tile) / (count - 1)) for index in range(count)]
 
 
 def window_boxes(height: int, width: int, window: Sequence[int], stride: Sequence[int]
@@ -57,10 +84,10 @@ def softmax(scores: np.ndarray, axis: int = 1) -> np.ndarray:
     return shifted
 
 
-def _pad_to_window(image: np.ndarray, window: Tuple[int, int]) -> np.ndarray:
-    """Mirror-pad a ``(C, H, W)`` image at the bottom/right up to the window (edge if 1 px)."""
+def _pad_to_tile(image: np.ndarray, tile: Tuple[int, int]) -> np.ndarray:
+    """Mirror-pad a ``(C, H, W)`` image at the bottom/right up to the tile (edge if 1 px)."""
     _, height, width = image.shape
-    pad_h, pad_w = max(window[0] - height, 0), max(window[1] - width, 0)
+    pad_h, pad_w = max(tile[0] - height, 0), max(tile[1] - width, 0)
     if not (pad_h or pad_w):
         return image
     mode = "reflect" if min(height, width) > 1 else "edge"
@@ -74,17 +101,19 @@ def sliding_window_probabilities(image: np.ndarray, run: BatchRunner, feed: Feed
     Args:
         image: float32 ``(C, H, W)``, normalised as in training.
         run: the model as a function of a batch (see :data:`BatchRunner`).
-        feed: window, stride and number of classes.
-        batch_size: windows per model call.
+        feed: window (the largest tile), stride (the smallest overlap is window - stride) and
+            number of classes.
+        batch_size: tiles per model call.
     """
     _, height, width = image.shape
-    padded = _pad_to_window(image, feed.window)
+    win_h, tops = tile_layout(height, feed.window[0], feed.stride[0])
+    win_w, lefts = tile_layout(width, feed.window[1], feed.stride[1])
+    padded = _pad_to_tile(image, (win_h, win_w))
     full_h, full_w = padded.shape[1:]
-    win_h, win_w = feed.window
     weight = blend_weight(win_h, win_w)
     total = np.zeros((feed.num_classes, full_h, full_w), np.float32)
     norm = np.zeros((full_h, full_w), np.float32)
-    boxes = window_boxes(full_h, full_w, (win_h, win_w), feed.stride)
+    boxes = [(top, left) for top in tops for left in lefts]
     for first in range(0, len(boxes), batch_size):
         chunk = boxes[first:first + batch_size]
         batch = np.stack([padded[:, t:t + win_h, l:l + win_w] for t, l in chunk])

@@ -7,6 +7,11 @@ the grey-value size estimate as the analysis does.
     python tools/experiments/polarity_rules.py val --backend onnxruntime   # float
     python tools/experiments/polarity_rules.py train 120 --backend onnxruntime --flips   # as the analysis runs it
     python tools/experiments/polarity_rules.py train 164 --flips     # all 164 (int8, as the analysis runs here)
+    python tools/experiments/polarity_rules.py train 164 --flips --save runs/polarity   # and keep both ways' maps
+
+``--save DIR`` writes each image's class probabilities both ways round at the segmentation scale
+(uint8, ``<id>.npz``: ``recorded``, ``inverted``, ``dark`` - the annotated way round), for trying
+other rules on them without segmenting again.
 
 The right way round is the annotated one (particles brighter or darker than the rest of the image,
 by the instance map). Rules: the grey-level histogram, the model's mean confidence, and the
@@ -21,7 +26,10 @@ session, when ``shape_and_frame`` was chosen on ``train 164 --flips``).
 """
 import argparse
 import json
+import os
 from collections import Counter
+
+import numpy as np
 
 from paddleseg_hru2net.analysis.contrast import (POLARITY_MEASURES, particle_solidity, particles_look_dark,
                                                  particles_on_frame_edge)
@@ -46,7 +54,15 @@ def image_ids(which: str, count: int) -> list:
 FRAME_EDGE_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
-def main(which: str, count: int, backend: str, flips: bool) -> None:
+def save_ways(folder: str, image_id: str, ways: dict, dark: bool) -> None:
+    os.makedirs(folder, exist_ok=True)
+    as_uint8 = {name: np.round(np.clip(p, 0, 1) * 255).astype(np.uint8) for name, p in ways.items()}
+    partial = os.path.join(folder, f".{image_id}.npz")
+    np.savez_compressed(partial, dark=dark, **as_uint8)
+    os.replace(partial, os.path.join(folder, f"{image_id}.npz"))
+
+
+def main(which: str, count: int, backend: str, flips: bool, save: str = "") -> None:
     segmenter = load_segmenter(shipped_source("hru2netp_contact_generalist"), backend, None
                                ).with_flips(flips)  # off: as the fifteenth session's figures were measured
     right = {"histogram": 0, **{name: 0 for name in POLARITY_MEASURES}}
@@ -66,6 +82,8 @@ def main(which: str, count: int, backend: str, flips: bool) -> None:
         for name, way in (("recorded", grey), ("inverted", 255 - grey)):
             probabilities, scaled = probabilities_at(segmenter, way, choice.factor)
             ways[name] = scaled if scaled is not None else probabilities
+        if save:
+            save_ways(save, image_id, ways, dark)
         for rule, measure in POLARITY_MEASURES.items():
             inverted, recorded = measure.score(ways["inverted"]), measure.score(ways["recorded"])
             is_right = (inverted > recorded) == dark
@@ -96,5 +114,6 @@ if __name__ == "__main__":
     parser.add_argument("count", type=int, nargs="?", default=60)
     parser.add_argument("--backend", default="onnxruntime-int8")
     parser.add_argument("--flips", action="store_true", help="the four flipped copies, as the analysis segments")
+    parser.add_argument("--save", default="", help="a folder for each image's probabilities both ways round")
     options = parser.parse_args()
-    main(options.which, options.count, options.backend, options.flips)
+    main(options.which, options.count, options.backend, options.flips, options.save)
