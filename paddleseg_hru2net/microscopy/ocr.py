@@ -3,10 +3,15 @@
 Tesseract is called as a program (``tesseract``, an apt package that
 ``scripts/install_system_packages.sh`` installs), so no Python binding is needed; without it
 no words are read and callers fall back (no pixel size from the scale bar, no text left out).
+It runs with one OpenMP thread (``OMP_THREAD_LIMIT=1``, unless the environment sets another
+limit): on this project's 2-core machines its default threads made it 2.1 times slower on 22
+microscope images, the words read the same (``tools/experiments/ocr_threads.py``, twenty-eighth
+session).
 """
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -15,6 +20,9 @@ from typing import List
 import numpy as np
 
 __all__ = ["Word", "tesseract_available", "ocr_words"]
+
+#: The OpenMP threads Tesseract runs with where the environment does not say.
+OCR_THREADS = "1"
 
 #: Seconds Tesseract may take on one image; a page of texture can keep it busy far longer than
 #: real text does (16.6 s for the slowest of the 366 EMPS training images, 0.78 s the median:
@@ -61,7 +69,8 @@ def ocr_words(grey: np.ndarray, enlarge: int = 1, smooth: bool = False) -> List[
     Image.fromarray(read).save(png, format="PNG")
     try:
         done = subprocess.run(["tesseract", "stdin", "stdout", "--psm", "11", "tsv"], input=png.getvalue(),
-                              capture_output=True, timeout=OCR_TIMEOUT_SECONDS)
+                              capture_output=True, timeout=OCR_TIMEOUT_SECONDS,
+                              env={"OMP_THREAD_LIMIT": OCR_THREADS, **os.environ})
     except subprocess.TimeoutExpired:
         return []
     if done.returncode != 0:
