@@ -97,12 +97,14 @@ def segment_with_fallback(image: SEMImage, specialist: AnalysisModel, generalist
     if result.warnings:
         return generalist.segment(image, resample_to_model, reason=f"{specialist.name} was out of its "
                                                                    f"depth: {'; '.join(result.warnings)}")
-    compared = compare_in_busiest_window(first, result.labels, generalist.segmenter)
+    # an image enlarged for the model is not judged by its contacts (see MAX_INTERIOR_ON_CONTACTS)
+    compared = compare_in_busiest_window(first, result.labels, generalist.segmenter,
+                                         measure_contacts=not first.scale.enlarges)
     if compared.particle_iou < MIN_AGREEMENT:
         return generalist.segment(image, resample_to_model, reason=f"{specialist.name} and {generalist.name} "
                                                                    f"disagree on the particles (IoU "
                                                                    f"{compared.particle_iou:.2f})")
-    if compared.interior_on_contacts > MAX_INTERIOR_ON_CONTACTS and not first.scale.enlarges:
+    if compared.interior_on_contacts > MAX_INTERIOR_ON_CONTACTS:
         return generalist.segment(image, resample_to_model, reason=f"{specialist.name} splits particles "
                                                                    f"{generalist.name} sees whole (P(interior) "
                                                                    f"{compared.interior_on_contacts:.2f} on its "
@@ -115,16 +117,18 @@ class WindowComparison(NamedTuple):
     (:func:`compare_in_busiest_window`)."""
 
     particle_iou: float  # of the two particle masks (1.0 where neither has any)
-    interior_on_contacts: float  # the other's mean P(interior) on the contacts between particles (0.0: none)
+    interior_on_contacts: float  # the other's mean P(interior) on the contacts between particles (0.0: none, or not measured)
 
 
-def compare_in_busiest_window(segmentation: Segmentation, labels: np.ndarray, other: Segmenter) -> WindowComparison:
+def compare_in_busiest_window(segmentation: Segmentation, labels: np.ndarray, other: Segmenter,
+                              measure_contacts: bool = True) -> WindowComparison:
     """``segmentation`` (its particles ``labels`` on the image's own grid) against what ``other``
     makes of the same grey image at the same scale, unflipped, over the window of ``other``'s
     size where ``segmentation`` has the most particle pixels (one window of ``other``'s time):
     the particle IoU of the two masks, and the mean probability ``other`` gives its interior
     class (particle, not contact) on the pixels where two of ``labels``' particles meet (0.0
-    where none meet or ``other`` has no such class)."""
+    where none meet, ``other`` has no such class or ``measure_contacts`` is off, which spares
+    resampling ``labels`` to the segmentation scale)."""
     from skimage.segmentation import find_boundaries
 
     from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
@@ -139,8 +143,10 @@ def compare_in_busiest_window(segmentation: Segmentation, labels: np.ndarray, ot
     theirs = particle_maps(other.with_flips(False).probabilities(np.ascontiguousarray(grey[rows, cols])))
     either = int((mine[rows, cols] | (theirs.particle > 0.5)).sum())
     particle_iou = float((mine[rows, cols] & (theirs.particle > 0.5)).sum()) / either if either else 1.0
+    if not measure_contacts or theirs.interior is None:
+        return WindowComparison(particle_iou, 0.0)
     scaled = labels if factor == 1.0 else resample_labels(labels, factor)
-    if scaled.shape != grey.shape or theirs.interior is None:
+    if scaled.shape != grey.shape:
         return WindowComparison(particle_iou, 0.0)
     window = scaled[rows, cols]
     contacts = find_boundaries(window, mode="inner") & ~find_boundaries(window > 0, mode="inner")
