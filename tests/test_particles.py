@@ -6,7 +6,7 @@ import pytest
 
 from paddleseg_hru2net.analysis import (feret_diameters, measure_particles, split_particles,
                                         split_touching)
-from paddleseg_hru2net.analysis.particles import drop_small_particles
+from paddleseg_hru2net.analysis.particles import contacts_between, drop_small_particles
 from paddleseg_hru2net.analysis.validation import manual_particle_outcomes, match_particles
 
 
@@ -139,6 +139,17 @@ def test_small_particles_are_dropped_and_the_rest_renumbered():
     kept = drop_small_particles(labels, 6)
     assert sorted(np.unique(kept)) == [0, 1, 2]
     assert (kept[2:5, 2:5] == 1).all() and (kept[6:8, 6:9] == 2).all() and kept[0, 0] == 0
+
+
+def test_contacts_between_particles_are_where_two_meet_and_not_their_outlines():
+    labels = np.zeros((6, 8), np.int32)
+    labels[1:5, 1:4] = 1
+    labels[1:5, 4:7] = 2  # touching 1 along columns 3 | 4
+    contacts = contacts_between(labels)
+    # rows 2-3 of columns 3 and 4: the rows 1 and 4 touch the background above and below
+    assert sorted(map(tuple, np.argwhere(contacts))) == [(2, 3), (2, 4), (3, 3), (3, 4)]
+    assert not contacts_between(labels > 0).any()  # one particle meets no other
+    assert not contacts_between(np.zeros((3, 3), np.int32)).any()
 
 
 def test_warned_and_unwarned_images_are_scored_apart():

@@ -37,6 +37,7 @@ from typing import NamedTuple, Sequence, Tuple
 
 import numpy as np
 
+from paddleseg_hru2net.analysis.particles import contacts_between
 from paddleseg_hru2net.analysis.workflow import (ModelSplittings, SEMImage, Segmentation,
                                                  analyze_segmentation, particle_maps, segment_image)
 from paddleseg_hru2net.inference.segmenter import Segmenter
@@ -129,8 +130,6 @@ def compare_in_busiest_window(segmentation: Segmentation, labels: np.ndarray, ot
     class (particle, not contact) on the pixels where two of ``labels``' particles meet (0.0
     where none meet, ``other`` has no such class or ``measure_contacts`` is off, which spares
     resampling ``labels`` to the segmentation scale)."""
-    from skimage.segmentation import find_boundaries
-
     from paddleseg_hru2net.microscopy.resampling import resample, resample_labels
     if segmentation.grey is None:
         raise ValueError("the comparison needs the grey image the segmentation was made of")
@@ -149,7 +148,7 @@ def compare_in_busiest_window(segmentation: Segmentation, labels: np.ndarray, ot
     if scaled.shape != grey.shape:
         return WindowComparison(particle_iou, 0.0)
     window = scaled[rows, cols]
-    contacts = find_boundaries(window, mode="inner") & ~find_boundaries(window > 0, mode="inner")
+    contacts = contacts_between(window)
     inside = float(theirs.interior[contacts].mean()) if contacts.any() else 0.0
     return WindowComparison(particle_iou, inside)
 

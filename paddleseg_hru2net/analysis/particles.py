@@ -13,7 +13,7 @@ from typing import List, Optional
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["split_touching", "split_particles", "drop_small_particles", "feret_diameters", "Particle",
+__all__ = ["split_touching", "split_particles", "drop_small_particles", "contacts_between", "feret_diameters", "Particle",
            "PARTICLE_COLUMNS", "particle_columns", "measure_particles"]
 
 
@@ -162,6 +162,22 @@ def drop_small_particles(labels: np.ndarray, min_area: int) -> np.ndarray:
     new_ids = np.zeros(len(areas), np.int32)
     new_ids[keep] = np.arange(1, int(keep.sum()) + 1)
     return new_ids[labels]
+
+
+def contacts_between(labels: np.ndarray) -> np.ndarray:
+    """Pixels of a particle with a 4-neighbour in another particle and none in the background:
+    where two of ``labels``' particles (0 = background) meet, their outlines left out."""
+    labels = np.asarray(labels)
+    particle = labels > 0
+    touches_other = np.zeros(labels.shape, bool)
+    touches_background = np.zeros(labels.shape, bool)
+    for axis in (0, 1):
+        for near, far in ((slice(None, -1), slice(1, None)), (slice(1, None), slice(None, -1))):
+            here = (slice(None),) * axis + (near,)
+            there = (slice(None),) * axis + (far,)
+            touches_other[here] |= particle[here] & particle[there] & (labels[here] != labels[there])
+            touches_background[here] |= particle[here] & ~particle[there]
+    return touches_other & ~touches_background
 
 
 def _row_extremes(coords: np.ndarray) -> np.ndarray:

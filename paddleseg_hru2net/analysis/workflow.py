@@ -32,6 +32,7 @@ from paddleseg_hru2net.analysis.scale import (ScaleChoice, choose_scale, labels_
                                               scaled_probabilities)
 from paddleseg_hru2net.analysis.run_folder import (done_record, output_stems, prepare_output_folder,
                                                    check_same_settings)
+from paddleseg_hru2net.inference.feed import Feed
 from paddleseg_hru2net.inference.segmenter import (centre_probability_of, interior_probability_of,
                                                   particle_probability_of)
 
@@ -354,7 +355,7 @@ class Segmentation:
 
     probabilities: np.ndarray
     scale: ScaleChoice
-    feed: object  # inference.feed.Feed
+    feed: Feed
     at_model_scale: Optional[np.ndarray] = None
     contrast: str = "as recorded"
     splittings: Optional[ModelSplittings] = None

@@ -15,7 +15,9 @@ on the pixels where two of its particles meet:
     python tools/experiments/contact_contrast.py synthetic 9 0 1 2 3 4 5
 
 The EMPS pixel sizes are made up as in ``auto_with_pixel_size.py`` (size factors). For choosing
-the model choice's check; never run on the test split.
+the model choice's check; never run on the test split. The contacts are
+``analysis.particles.contacts_between``, the model choice's; the twenty-seventh session's
+figures also counted contact pixels next to the background.
 """
 import argparse
 import sys
@@ -24,6 +26,7 @@ from typing import Iterator, List, Tuple
 import numpy as np
 from scipy import ndimage
 
+from paddleseg_hru2net.analysis.particles import contacts_between
 from paddleseg_hru2net.analysis.workflow import SEMImage, analyze_segmentation
 from paddleseg_hru2net.cli import validate_analysis
 from paddleseg_hru2net.cli.analyze import analysis_models
@@ -36,7 +39,7 @@ def contact_depth(grey: np.ndarray, labels: np.ndarray) -> Tuple[float, int]:
     """``(depth, contact pixels)`` of :mod:`this module's <contact_contrast>` measure; depth is
     nan where the particles touch nowhere."""
     grey = grey.astype(np.float64)
-    contact = contacts_of(labels)
+    contact = contacts_between(labels)
     particle = labels > 0
     inside = ndimage.binary_erosion(particle, iterations=2) & ~ndimage.binary_dilation(contact, iterations=2)
     background = ~ndimage.binary_dilation(particle, iterations=2)
@@ -44,18 +47,6 @@ def contact_depth(grey: np.ndarray, labels: np.ndarray) -> Tuple[float, int]:
         return float("nan"), int(contact.sum())
     inner, edge, back = np.median(grey[inside]), np.median(grey[contact]), np.median(grey[background])
     return float((inner - edge) / max(inner - back, 1.0)), int(contact.sum())
-
-
-def contacts_of(labels: np.ndarray) -> np.ndarray:
-    """Pixels of ``labels`` next to (4-connected) a pixel of another particle."""
-    right = (labels[:, :-1] > 0) & (labels[:, 1:] > 0) & (labels[:, :-1] != labels[:, 1:])
-    down = (labels[:-1] > 0) & (labels[1:] > 0) & (labels[:-1] != labels[1:])
-    contact = np.zeros(labels.shape, bool)
-    contact[:, :-1] |= right
-    contact[:, 1:] |= right
-    contact[:-1] |= down
-    contact[1:] |= down
-    return contact
 
 
 def samples(kind: str, values: List[str], rescale: float = 1.0, invert: bool = False
