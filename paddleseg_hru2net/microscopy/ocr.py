@@ -24,6 +24,9 @@ __all__ = ["Word", "tesseract_available", "ocr_words"]
 #: The OpenMP threads Tesseract runs with where the environment does not say.
 OCR_THREADS = "1"
 
+#: How Tesseract is called: the PNG on standard input, sparse text (words anywhere), TSV out.
+TESSERACT_COMMAND = ("tesseract", "stdin", "stdout", "--psm", "11", "tsv")
+
 #: Seconds Tesseract may take on one image; a page of texture can keep it busy far longer than
 #: real text does (16.6 s for the slowest of the 366 EMPS training images, 0.78 s the median:
 #: ``tools/experiments/text_words.py``).
@@ -68,7 +71,7 @@ def ocr_words(grey: np.ndarray, enlarge: int = 1, smooth: bool = False) -> List[
     png = io.BytesIO()
     Image.fromarray(read).save(png, format="PNG")
     try:
-        done = subprocess.run(["tesseract", "stdin", "stdout", "--psm", "11", "tsv"], input=png.getvalue(),
+        done = subprocess.run(list(TESSERACT_COMMAND), input=png.getvalue(),
                               capture_output=True, timeout=OCR_TIMEOUT_SECONDS,
                               env={"OMP_THREAD_LIMIT": OCR_THREADS, **os.environ})
     except subprocess.TimeoutExpired:

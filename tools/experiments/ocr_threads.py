@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 
 from PIL import Image
 
+from paddleseg_hru2net.microscopy.ocr import TESSERACT_COMMAND
 from paddleseg_hru2net.microscopy.reading import read_microscope_image
 
 
@@ -28,7 +29,7 @@ def tesseract_seconds(png: bytes, thread_limit: Optional[str]) -> tuple:
     if thread_limit:
         env["OMP_THREAD_LIMIT"] = thread_limit
     start = time.perf_counter()
-    done = subprocess.run(["tesseract", "stdin", "stdout", "--psm", "11", "tsv"], input=png,
+    done = subprocess.run(list(TESSERACT_COMMAND), input=png,
                           capture_output=True, env=env, check=True)
     return time.perf_counter() - start, done.stdout
 
