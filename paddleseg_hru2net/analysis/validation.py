@@ -21,7 +21,8 @@ from paddleseg_hru2net.analysis.workflow import (ImageResult, SEMImage, Segmenta
 
 __all__ = ["ParticleMatch", "match_particles", "OUTCOMES", "ParticleOutcome", "manual_particle_outcomes", "outcome_table",
            "ImageComparison", "manual_particles",
-           "compare_with_manual", "comparison_table", "summarise", "total_match", "score_splittings"]
+           "compare_with_manual", "comparison_table", "summarise", "total_match", "score_splittings",
+           "ScaleTuning", "rank_across_scales", "SCALE_MEDIAN_TOLERANCE", "SCALE_IOU_TOLERANCE"]
 
 
 @dataclass
@@ -288,13 +289,14 @@ def warning_table(rows: Sequence[ImageComparison]) -> List[str]:
 def summarise(rows: Sequence[ImageComparison]) -> dict:
     """Totals over images: counts, pooled median diameters and their ratios (not a number where
     the images' lengths are in different units: nm and px never share a statistic), particle
-    pixel IoU, one-to-one matches."""
+    pixel IoU, one-to-one matches; ``unit`` names the unit of the medians ("mixed": none)."""
     match = total_match(rows)
     manual = [d for r in rows for d in r.diameters_manual]
     model = [d for r in rows for d in r.diameters_model]
     either = sum(r.pixels_either for r in rows)
     one_unit = len({r.unit for r in rows}) <= 1
-    summary = {"images": len(rows), "count_manual": len(manual), "count_model": len(model),
+    summary = {"images": len(rows), "unit": rows[0].unit if rows and one_unit else "mixed",
+               "count_manual": len(manual), "count_model": len(model),
                "median_manual": float(np.median(manual)) if manual and one_unit else float("nan"),
                "median_model": float(np.median(model)) if model and one_unit else float("nan"),
                "particle_iou": sum(r.pixels_both for r in rows) / either if either else 1.0,
@@ -309,17 +311,78 @@ def total_match(rows: Iterable[ImageComparison]) -> ParticleMatch:
     return sum((r.match for r in rows), ParticleMatch(0, 0, 0))
 
 
-def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting]) -> List[tuple]:
+def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting],
+                     enlarged_only: bool = False) -> List[tuple]:
     """``(splitting, summary)`` of each candidate over ``samples`` of ``(SEMImage, manual mask,
     Segmentation or probabilities, manual coverage or None)`` (see :func:`compare_with_manual`),
-    best F1 first (see :func:`summarise`).
+    best F1 first (see :func:`summarise`). ``enlarged_only``: a candidate splits only the images
+    enlarged for the model (the ``splitting_enlarged`` of a model's record); the others keep the
+    model's own settings.
 
     For choosing the splitting on validation images; never on the test images.
     """
     truths = [manual_particles(image, manual) for image, manual, _, _ in samples]
     scored = []
     for splitting in splittings:
-        rows = [compare_with_manual(image, manual, probabilities, splitting, truth, coverage)
+        rows = [compare_with_manual(image, manual, probabilities,
+                                    _candidate_for(probabilities, splitting, enlarged_only), truth, coverage)
                 for (image, manual, probabilities, coverage), truth in zip(samples, truths)]
         scored.append((splitting, summarise(rows)))
     return sorted(scored, key=lambda item: -item[1]["f1"])
+
+
+def _candidate_for(prediction: Union[np.ndarray, Segmentation], candidate: Splitting,
+                   enlarged_only: bool) -> Optional[Splitting]:
+    """``candidate``, or None (the segmentation's own settings) for an image not enlarged for
+    the model when only the settings of enlarged images are being chosen."""
+    if enlarged_only and isinstance(prediction, Segmentation) and not prediction.scale.enlarges:
+        return None
+    return candidate
+
+
+#: Issue 14's marks for the analysis at another magnification (0.5x to 2x): the median equivalent
+#: diameter (in nm) within 3 % of the one measured at the image's own, particle IoU within 0.02.
+SCALE_MEDIAN_TOLERANCE = 0.03
+SCALE_IOU_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class ScaleTuning:
+    """One candidate splitting scored on the same images at several magnifications:
+    ``summaries[i]`` (:func:`summarise`) at ``factors[i]``; the first is the reference."""
+
+    splitting: Splitting
+    factors: tuple
+    summaries: tuple
+
+    @property
+    def reference(self) -> dict:
+        return self.summaries[0]
+
+    def median_change(self, index: int) -> float:
+        """Relative change of the median diameter at ``factors[index]`` from the reference."""
+        return self.summaries[index]["median_model"] / self.reference["median_model"] - 1.0
+
+    def iou_change(self, index: int) -> float:
+        return self.summaries[index]["particle_iou"] - self.reference["particle_iou"]
+
+    def consistent(self, median_tolerance: float = SCALE_MEDIAN_TOLERANCE,
+                   iou_tolerance: float = SCALE_IOU_TOLERANCE) -> bool:
+        """Whether the median (a number in every summary) and the particle IoU at every other
+        magnification lie within the tolerances of the reference's."""
+        return all(abs(self.median_change(i)) <= median_tolerance and abs(self.iou_change(i)) <= iou_tolerance
+                   for i in range(1, len(self.factors)))
+
+
+def rank_across_scales(factors: Sequence[float], scored_at: Sequence[List[tuple]]) -> List[ScaleTuning]:
+    """The candidates of :func:`score_splittings` run at each of ``factors`` (the same grid),
+    best first: those :meth:`ScaleTuning.consistent` before the others, then by F1 at the
+    first factor, then by the worst F1 at the others. Sizes must be in nm, so that they compare
+    across magnifications (a median in pixels changes with the factor)."""
+    if len(factors) != len(scored_at) or not factors:
+        raise ValueError(f"{len(factors)} factors and {len(scored_at)} scorings: need one scoring per factor")
+    by_factor = [dict(scored) for scored in scored_at]
+    tunings = [ScaleTuning(splitting, tuple(factors), tuple(at[splitting] for at in by_factor))
+               for splitting, _ in scored_at[0]]
+    return sorted(tunings, key=lambda t: (not t.consistent(), -t.reference["f1"],
+                                          -min(s["f1"] for s in t.summaries)))

@@ -11,6 +11,15 @@ grid of splitting settings and prints the best; it refuses the test split. ``--r
 measures the analysis at another magnification: the image resampled as the microscope would have
 recorded it, the manual labels with it (each pixel the label covering most of it, so touching
 particles stay apart), and the particle IoU that of the annotated area with the model's pixels.
+
+``--tune`` with several factors chooses settings that hold across magnifications: each setting
+is scored at every factor, and the best is the highest F1 at the first factor among those whose
+median diameter (nm) and particle IoU at every other factor stay within 3 % and 0.02 of the
+first's (issue 14's marks)::
+
+    hru2net-validate-analysis ... --split val --tune --rescale 1 1.5 2          # splitting
+    hru2net-validate-analysis ... --split val --tune --tune-enlarged --rescale 1 0.5 0.75
+                                                             # splitting_enlarged, the other kept
 """
 from __future__ import annotations
 
@@ -52,12 +61,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              "hru2net analyze does (default: none, lengths in pixels)")
     parser.add_argument("--invert", action="store_true",
                         help="invert the images' contrast first (dark particles on a bright background)")
-    parser.add_argument("--rescale", type=float, default=1.0,
-                        help="resample images and masks by this factor first (pixel size adjusted)")
+    parser.add_argument("--rescale", type=float, nargs="+", default=[1.0], metavar="F",
+                        help="resample images and masks by this factor first (pixel size adjusted); "
+                             "with --tune, several: settings that hold at each")
     parser.add_argument("--tune", action="store_true", help="score a grid of splitting settings")
     parser.add_argument("--tune-thresholds", "--tune_thresholds", dest="tune_thresholds", nargs="+",
                         type=float, default=None, metavar="T",
                         help="mask thresholds the --tune grid tries (default: 0.5 only)")
+    parser.add_argument("--tune-enlarged", "--tune_enlarged", dest="tune_enlarged", action="store_true",
+                        help="--tune the settings of images enlarged for the model (splitting_enlarged); "
+                             "the others keep the model's own")
     parser.add_argument("--save_json", default=None, help="write the totals (and per image) as JSON")
     return parser.parse_args(argv)
 
@@ -118,17 +131,90 @@ def transform_description(rescale: float, invert: bool) -> str:
     return "; ".join(done + (["contrast inverted"] if invert else []))
 
 
-def segmented_samples(args, segment):
+def segmented_samples(args, segment, rescale: float):
     """``(SEMImage, manual mask, Segmentation, manual coverage or None)`` of the chosen images,
-    transformed as the options say (:func:`transformed`), one at a time, with a progress bar."""
+    resampled by ``rescale`` and transformed as the options say (:func:`transformed`), one at a
+    time, with a progress bar."""
     from tqdm import tqdm
-    for image, manual in tqdm(list(manual_samples(args)), desc="segmenting"):
-        image, manual, coverage = transformed(image, manual, args.rescale, args.invert)
+    for image, manual in tqdm(list(manual_samples(args)), desc=f"segmenting x{rescale:g}"):
+        image, manual, coverage = transformed(image, manual, rescale, args.invert)
         yield image, manual, segment(image), coverage
 
 
 TUNING_GRID = {"threshold": [0.5], "core_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
                "min_depth": [0.5, 1.0, 2.0, 100.0], "min_core_area": [0, 10, 20, 40]}
+
+
+def tuning_grid(base: dict, thresholds: List[float]) -> list:
+    """The splitting settings ``--tune`` scores: :data:`TUNING_GRID` with ``thresholds``, the
+    rest of ``base`` (a splitting's settings) kept."""
+    from paddleseg_hru2net.analysis.workflow import Splitting
+    return [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h, "min_core_area": a})
+            for t, c, h, a in itertools.product(thresholds, *list(TUNING_GRID.values())[1:]) if t <= c]
+
+
+def tune(args: argparse.Namespace, model, segment, thresholds: List[float]) -> int:
+    """``--tune``: score the grid at each ``--rescale`` factor (one factor's images in memory at a
+    time) and print the table and the best settings."""
+    from paddleseg_hru2net.analysis.validation import rank_across_scales, score_splittings
+    splittings = model.splittings
+    base = (splittings.enlarged if args.tune_enlarged and splittings.enlarged else splittings.native).as_dict()
+    grid = tuning_grid(base, thresholds)
+    scored_at = [score_splittings(list(segmented_samples(args, segment, factor)), grid, args.tune_enlarged)
+                 for factor in args.rescale]
+    if len(args.rescale) == 1:
+        print("\n".join(tuning_table(scored_at[0])))
+        print("best: " + json.dumps(scored_at[0][0][0].as_dict()))
+        return 0
+    if scored_at[0][0][1]["unit"] != "nm":
+        raise UserError("--tune at several magnifications compares sizes in nm: these images have no "
+                        "pixel size (EMPS: add --scale-bars)")
+    tunings = rank_across_scales(args.rescale, scored_at)
+    print("\n".join(scale_tuning_table(tunings)))
+    best = tunings[0]
+    if best.consistent():
+        print("best (within the marks at every factor): " + json.dumps(best.splitting.as_dict()))
+    else:
+        print("no setting keeps the median within 3 % and the particle IoU within 0.02 at every factor; "
+              "highest F1 at the first: " + json.dumps(best.splitting.as_dict()))
+    return 0
+
+
+def tuning_table(scored: list) -> List[str]:
+    """Markdown lines of ``(splitting, summary)`` pairs (:func:`score_splittings`)."""
+    lines = ["| threshold | core threshold | min depth | min core area | count manual | count model | "
+             "median manual | median model | median ratio | particle IoU | F1 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for splitting, total in scored:
+        lines.append(f"| {_settings_cells(splitting)} | {total['count_manual']} | {total['count_model']} | "
+                     f"{total['median_manual']:.1f} | {total['median_model']:.1f} | "
+                     f"{total['median_ratio']:.3f} | {total['particle_iou']:.3f} | {total['f1']:.3f} |")
+    return lines
+
+
+def scale_tuning_table(tunings: list) -> List[str]:
+    """Markdown lines of :class:`ScaleTuning` rows: at the first factor count, median, particle IoU
+    and F1; at each other the median's change (%), the IoU's change and F1."""
+    first, others = tunings[0].factors[0], tunings[0].factors[1:]
+    header = (["threshold", "core threshold", "min depth", "min core area", f"count x{first:g}",
+               f"median x{first:g} (nm)", f"particle IoU x{first:g}", f"F1 x{first:g}"]
+              + [cell for f in others for cell in (f"median x{f:g}", f"IoU x{f:g}", f"F1 x{f:g}")]
+              + ["within marks"])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for tuning in tunings:
+        ref = tuning.reference
+        cells = [f"{ref['count_model']}", f"{ref['median_model']:.1f}", f"{ref['particle_iou']:.3f}",
+                 f"{ref['f1']:.3f}"]
+        for index in range(1, len(tuning.factors)):
+            cells += [f"{100 * tuning.median_change(index):+.1f} %", f"{tuning.iou_change(index):+.3f}",
+                      f"{tuning.summaries[index]['f1']:.3f}"]
+        lines.append(f"| {_settings_cells(tuning.splitting)} | " + " | ".join(cells)
+                     + f" | {'yes' if tuning.consistent() else 'no'} |")
+    return lines
+
+
+def _settings_cells(splitting) -> str:
+    return f"{splitting.threshold} | {splitting.core_threshold} | {splitting.min_depth} | {splitting.min_core_area}"
 
 
 @friendly_main
@@ -140,9 +226,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     thresholds = args.tune_thresholds or TUNING_GRID["threshold"]
     if not all(0.0 < t < 1.0 for t in thresholds):
         raise UserError(f"--tune-thresholds {' '.join(map(str, thresholds))}: use values between 0 and 1")
+    if len(args.rescale) > 1 and not args.tune:
+        raise UserError(f"--rescale {' '.join(f'{f:g}' for f in args.rescale)}: several factors are for "
+                        "--tune; measure one magnification at a time")
+    if args.tune_enlarged and not args.tune:
+        raise UserError("--tune-enlarged says which settings --tune chooses: add --tune")
     from paddleseg_hru2net.analysis.validation import (comparison_table, compare_with_manual, outcome_table,
-                                                       score_splittings, summarise, warning_table)
-    from paddleseg_hru2net.analysis.workflow import Splitting
+                                                       summarise, warning_table)
     from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
     from paddleseg_hru2net.files import write_json
 
@@ -151,24 +241,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UserError("--tune chooses the splitting settings of one model: name it with --model")
     segment = segmentation_function(models, args.native_scale)
     if args.tune:
-        samples = list(segmented_samples(args, segment))
-        base = models[0].splittings.native.as_dict()
-        grid = [Splitting(**{**base, "threshold": t, "core_threshold": c, "min_depth": h,
-                             "min_core_area": a})
-                for t, c, h, a in itertools.product(thresholds, *list(TUNING_GRID.values())[1:]) if t <= c]
-        print("| threshold | core threshold | min depth | min core area | count manual | count model | "
-              "median manual | median model | median ratio | particle IoU | F1 |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
-        scored = score_splittings(samples, grid)
-        for splitting, total in scored:
-            print(f"| {splitting.threshold} | {splitting.core_threshold} | {splitting.min_depth} | "
-                  f"{splitting.min_core_area} | {total['count_manual']} | {total['count_model']} | "
-                  f"{total['median_manual']:.1f} | {total['median_model']:.1f} | "
-                  f"{total['median_ratio']:.3f} | {total['particle_iou']:.3f} | {total['f1']:.3f} |")
-        print("best: " + json.dumps(scored[0][0].as_dict()))
-        return 0
+        return tune(args, models[0], segment, thresholds)
+    rescale = args.rescale[0]
     rows, made_by = [], []
-    for image, manual, segmentation, coverage in segmented_samples(args, segment):
+    for image, manual, segmentation, coverage in segmented_samples(args, segment, rescale):
         # compared one at a time: an image enlarged for the model holds its probabilities at
         # two scales, and 37 of them at once can exhaust the memory of a 24 GiB machine
         rows.append(compare_with_manual(image, manual, segmentation, None, manual_coverage=coverage))
@@ -179,7 +255,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"{list(model.segmenter.feed.window)}, flips {'on' if model.segmenter.feed.flips else 'off'}, "
               f"views {list(model.segmenter.feed.views)}, "
               f"split {args.split}, {model.splittings.as_record()}")
-    transform = transform_description(args.rescale, args.invert)
+    transform = transform_description(rescale, args.invert)
     if transform:
         print(transform)
     if len(models) > 1:
@@ -190,7 +266,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("\n".join(warning_table(rows)))
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in total.items()}))
     if args.save_json:
-        write_json(args.save_json, {"total": total, "split": args.split, "rescale": args.rescale,
+        write_json(args.save_json, {"total": total, "split": args.split, "rescale": rescale,
                                     "invert": args.invert,
                                     "models": {m.name: {**m.splittings.as_record(),
                                                         "window": list(m.segmenter.feed.window)}
