@@ -8,8 +8,9 @@ import pytest
 from paddleseg_hru2net.analysis.workflow import Splitting
 
 
-def summary(f1: float, median: float, iou: float) -> dict:
-    return {"f1": f1, "median_model": median, "particle_iou": iou, "count_model": 10, "unit": "nm"}
+def summary(f1: float, median: float, iou: float, manual: float = 90.0) -> dict:
+    return {"f1": f1, "median_model": median, "median_manual": manual, "particle_iou": iou, "count_model": 10,
+            "unit": "nm"}
 
 
 def test_settings_whose_sizes_drift_with_magnification_rank_below_those_that_hold():
@@ -26,6 +27,16 @@ def test_settings_whose_sizes_drift_with_magnification_rank_below_those_that_hol
     assert [t.consistent() for t in ranked] == [True, True, False, False]
     assert ranked[0].median_change(1) == pytest.approx(0.029)
     assert ranked[0].iou_change(1) == pytest.approx(-0.015)
+
+
+def test_among_settings_within_0_01_f1_the_median_closest_to_the_manual_one_comes_first():
+    from paddleseg_hru2net.analysis.validation import rank_across_scales
+    best_f1, close_median, far = (Splitting(core_threshold=c) for c in (0.6, 0.7, 0.8))
+    at_1 = [(best_f1, summary(0.750, 110.0, 0.9)), (close_median, summary(0.742, 95.0, 0.9)),
+            (far, summary(0.739, 92.0, 0.9))]
+    at_2 = [(s, summary(0.7, t["median_model"], 0.9)) for s, t in at_1]
+    ranked = rank_across_scales([1.0, 2.0], [at_1, at_2])
+    assert [t.splitting for t in ranked] == [close_median, best_f1, far]
 
 
 def test_ranking_needs_one_scoring_per_factor():

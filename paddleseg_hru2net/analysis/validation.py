@@ -22,7 +22,7 @@ from paddleseg_hru2net.analysis.workflow import (ImageResult, SEMImage, Segmenta
 __all__ = ["ParticleMatch", "match_particles", "OUTCOMES", "ParticleOutcome", "manual_particle_outcomes", "outcome_table",
            "ImageComparison", "manual_particles",
            "compare_with_manual", "comparison_table", "summarise", "total_match", "score_splittings",
-           "ScaleTuning", "rank_across_scales", "SCALE_MEDIAN_TOLERANCE", "SCALE_IOU_TOLERANCE"]
+           "ScaleTuning", "rank_across_scales", "SCALE_MEDIAN_TOLERANCE", "SCALE_IOU_TOLERANCE", "F1_TIE"]
 
 
 @dataclass
@@ -344,6 +344,9 @@ def _candidate_for(prediction: Union[np.ndarray, Segmentation], candidate: Split
 #: diameter (in nm) within 3 % of the one measured at the image's own, particle IoU within 0.02.
 SCALE_MEDIAN_TOLERANCE = 0.03
 SCALE_IOU_TOLERANCE = 0.02
+#: Settings this close in F1 count as tied; the tie goes to the median diameter closest to the
+#: manual one (the rule the shipped settings were chosen by: ``train_meta.json``, "history").
+F1_TIE = 0.01
 
 
 @dataclass(frozen=True)
@@ -374,15 +377,25 @@ class ScaleTuning:
                    for i in range(1, len(self.factors)))
 
 
-def rank_across_scales(factors: Sequence[float], scored_at: Sequence[List[tuple]]) -> List[ScaleTuning]:
+def rank_across_scales(factors: Sequence[float], scored_at: Sequence[List[tuple]],
+                       f1_tie: float = F1_TIE) -> List[ScaleTuning]:
     """The candidates of :func:`score_splittings` run at each of ``factors`` (the same grid),
-    best first: those :meth:`ScaleTuning.consistent` before the others, then by F1 at the
-    first factor, then by the worst F1 at the others. Sizes must be in nm, so that they compare
-    across magnifications (a median in pixels changes with the factor)."""
+    best first: those :meth:`ScaleTuning.consistent` before the others; among them, the ones
+    within ``f1_tie`` of the best F1 at the first factor by how close their median diameter
+    comes to the manual one there, then the rest by F1 at the first factor, then by the worst
+    F1 at the others. Sizes must be in nm, so that they compare across magnifications (a median
+    in pixels changes with the factor)."""
     if len(factors) != len(scored_at) or not factors:
         raise ValueError(f"{len(factors)} factors and {len(scored_at)} scorings: need one scoring per factor")
     by_factor = [dict(scored) for scored in scored_at]
     tunings = [ScaleTuning(splitting, tuple(factors), tuple(at[splitting] for at in by_factor))
                for splitting, _ in scored_at[0]]
-    return sorted(tunings, key=lambda t: (not t.consistent(), -t.reference["f1"],
-                                          -min(s["f1"] for s in t.summaries)))
+    best_f1 = max((t.reference["f1"] for t in tunings if t.consistent()), default=float("nan"))
+
+    def rank(tuning: ScaleTuning) -> tuple:
+        ref = tuning.reference
+        tied = tuning.consistent() and ref["f1"] >= best_f1 - f1_tie
+        return (not tuning.consistent(), not tied,
+                abs(ref["median_model"] / ref["median_manual"] - 1.0) if tied else 0.0,
+                -ref["f1"], -min(s["f1"] for s in tuning.summaries))
+    return sorted(tunings, key=rank)
