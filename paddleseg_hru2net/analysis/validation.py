@@ -322,12 +322,20 @@ def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting],
     For choosing the splitting on validation images; never on the test images.
     """
     truths = [manual_particles(image, manual) for image, manual, _, _ in samples]
-    scored = []
-    for splitting in splittings:
-        rows = [compare_with_manual(image, manual, probabilities,
-                                    _candidate_for(probabilities, splitting, enlarged_only), truth, coverage)
-                for (image, manual, probabilities, coverage), truth in zip(samples, truths)]
-        scored.append((splitting, summarise(rows)))
+    own: Dict[int, ImageComparison] = {}  # per sample, with its own settings: the same for every candidate
+
+    def compared(index: int, splitting: Splitting) -> ImageComparison:
+        (image, manual, probabilities, coverage), truth = samples[index], truths[index]
+        candidate = _candidate_for(probabilities, splitting, enlarged_only)
+        if candidate is None and index in own:
+            return own[index]
+        row = compare_with_manual(image, manual, probabilities, candidate, truth, coverage)
+        if candidate is None:
+            own[index] = row
+        return row
+
+    scored = [(splitting, summarise([compared(i, splitting) for i in range(len(samples))]))
+              for splitting in splittings]
     return sorted(scored, key=lambda item: -item[1]["f1"])
 
 
