@@ -156,7 +156,8 @@ def tuning_grid(base: dict, thresholds: List[float]) -> list:
 def tune(args: argparse.Namespace, model, segment, thresholds: List[float]) -> int:
     """``--tune``: score the grid at each ``--rescale`` factor (one factor's images in memory at a
     time) and print the table and the best settings."""
-    from paddleseg_hru2net.analysis.validation import rank_across_scales, score_splittings
+    from paddleseg_hru2net.analysis.validation import (SCALE_IOU_TOLERANCE, SCALE_MEDIAN_TOLERANCE,
+                                                       rank_across_scales, score_splittings)
     splittings = model.splittings
     base = (splittings.enlarged if args.tune_enlarged and splittings.enlarged else splittings.native).as_dict()
     grid = tuning_grid(base, thresholds)
@@ -175,8 +176,9 @@ def tune(args: argparse.Namespace, model, segment, thresholds: List[float]) -> i
     if best.consistent():
         print("best (within the marks at every factor): " + json.dumps(best.splitting.as_dict()))
     else:
-        print("no setting keeps the median within 3 % and the particle IoU within 0.02 at every factor; "
-              "highest F1 at the first: " + json.dumps(best.splitting.as_dict()))
+        print(f"no setting keeps the median within {100 * SCALE_MEDIAN_TOLERANCE:g} % and the particle IoU "
+              f"within {SCALE_IOU_TOLERANCE:g} at every factor; highest F1 at the first: "
+              + json.dumps(best.splitting.as_dict()))
     return 0
 
 
