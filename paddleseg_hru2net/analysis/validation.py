@@ -322,30 +322,20 @@ def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting],
     For choosing the splitting on validation images; never on the test images.
     """
     truths = [manual_particles(image, manual) for image, manual, _, _ in samples]
-    own: Dict[int, ImageComparison] = {}  # per sample, with its own settings: the same for every candidate
-
-    def compared(index: int, splitting: Splitting) -> ImageComparison:
-        (image, manual, probabilities, coverage), truth = samples[index], truths[index]
-        candidate = _candidate_for(probabilities, splitting, enlarged_only)
-        if candidate is None and index in own:
-            return own[index]
-        row = compare_with_manual(image, manual, probabilities, candidate, truth, coverage)
-        if candidate is None:
-            own[index] = row
-        return row
-
-    scored = [(splitting, summarise([compared(i, splitting) for i in range(len(samples))]))
+    rows_of_own = {index: compare_with_manual(image, manual, prediction, None, truths[index], coverage)
+                   for index, (image, manual, prediction, coverage) in enumerate(samples)
+                   if enlarged_only and _keeps_own_splitting(prediction)}
+    scored = [(splitting, summarise([rows_of_own[index] if index in rows_of_own else
+                                     compare_with_manual(image, manual, prediction, splitting, truths[index], coverage)
+                                     for index, (image, manual, prediction, coverage) in enumerate(samples)]))
               for splitting in splittings]
     return sorted(scored, key=lambda item: -item[1]["f1"])
 
 
-def _candidate_for(prediction: Union[np.ndarray, Segmentation], candidate: Splitting,
-                   enlarged_only: bool) -> Optional[Splitting]:
-    """``candidate``, or None (the segmentation's own settings) for an image not enlarged for
-    the model when only the settings of enlarged images are being chosen."""
-    if enlarged_only and isinstance(prediction, Segmentation) and not prediction.scale.enlarges:
-        return None
-    return candidate
+def _keeps_own_splitting(prediction: Union[np.ndarray, Segmentation]) -> bool:
+    """Whether an image keeps the model's own settings while those of images enlarged for the
+    model are chosen: it was not enlarged."""
+    return isinstance(prediction, Segmentation) and not prediction.scale.enlarges
 
 
 #: Issue 14's marks for the analysis at another magnification (0.5x to 2x): the median equivalent
