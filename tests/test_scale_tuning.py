@@ -75,7 +75,8 @@ def test_tuning_the_enlarged_settings_leaves_other_images_with_the_models_own(fa
 
 
 @pytest.mark.parametrize("options, fragment", [(["--rescale", "1", "2"], "several factors are for --tune"),
-                                               (["--tune-enlarged"], "add --tune")])
+                                               (["--tune-enlarged"], "add --tune"),
+                                               (["--emps", ".", "--tune", "--rescale", "1", "2"], "--scale-bars")])
 def test_validation_tool_refuses_what_only_tuning_does(tmp_path, options, fragment):
     from conftest import run_tool
     result = run_tool("tools/validate_analysis.py", "--release", str(tmp_path), "--manifest",

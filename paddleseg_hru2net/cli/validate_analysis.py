@@ -141,6 +141,8 @@ def segmented_samples(args, segment, rescale: float):
         yield image, manual, segment(image), coverage
 
 
+SEVERAL_FACTORS_NEED_NM = "--tune at several magnifications compares sizes in nm, so every image needs a pixel size"
+
 TUNING_GRID = {"threshold": [0.5], "core_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
                "min_depth": [0.5, 1.0, 2.0, 100.0], "min_core_area": [0, 10, 20, 40]}
 
@@ -161,15 +163,18 @@ def tune(args: argparse.Namespace, model, segment, thresholds: List[float]) -> i
     splittings = model.splittings
     base = (splittings.enlarged if args.tune_enlarged and splittings.enlarged else splittings.native).as_dict()
     grid = tuning_grid(base, thresholds)
-    scored_at = [score_splittings(list(segmented_samples(args, segment, factor)), grid, args.tune_enlarged)
-                 for factor in args.rescale]
+
+    def scored(factor: float) -> list:
+        return score_splittings(list(segmented_samples(args, segment, factor)), grid, args.tune_enlarged)
+
+    scored_at = [scored(args.rescale[0])]
     if len(args.rescale) == 1:
         print("\n".join(tuning_table(scored_at[0])))
         print("best: " + json.dumps(scored_at[0][0][0].as_dict()))
         return 0
-    if scored_at[0][0][1]["unit"] != "nm":
-        raise UserError("--tune at several magnifications compares sizes in nm: these images have no "
-                        "pixel size (EMPS: add --scale-bars)")
+    if scored_at[0][0][1]["unit"] != "nm":  # known after the first factor: the others are not scored
+        raise UserError(f"{SEVERAL_FACTORS_NEED_NM}: some of these images have none (no scale bar found)")
+    scored_at += [scored(factor) for factor in args.rescale[1:]]
     tunings = rank_across_scales(args.rescale, scored_at)
     print("\n".join(scale_tuning_table(tunings)))
     best = tunings[0]
@@ -231,6 +236,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if len(args.rescale) > 1 and not args.tune:
         raise UserError(f"--rescale {' '.join(f'{f:g}' for f in args.rescale)}: several factors are for "
                         "--tune; measure one magnification at a time")
+    if len(args.rescale) > 1 and args.emps and not args.scale_bars:
+        raise UserError(f"{SEVERAL_FACTORS_NEED_NM}: the EMPS images have one only with --scale-bars")
     if args.tune_enlarged and not args.tune:
         raise UserError("--tune-enlarged says which settings --tune chooses: add --tune")
     from paddleseg_hru2net.analysis.validation import (comparison_table, compare_with_manual, outcome_table,
