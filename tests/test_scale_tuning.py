@@ -76,47 +76,9 @@ def test_tuning_the_enlarged_settings_leaves_other_images_with_the_models_own(fa
 
 @pytest.mark.parametrize("options, fragment", [(["--rescale", "1", "2"], "several factors are for --tune"),
                                                (["--tune-enlarged"], "add --tune"),
-                                               (["--emps", ".", "--tune", "--rescale", "1", "2"], "--scale-bars"),
-                                               (["--tune", "--tune-enlarged-full-at", "2"], "with --tune --tune-enlarged"),
-                                               (["--tune", "--tune-enlarged", "--tune-enlarged-full-at", "1"],
-                                                "above 1")])
+                                               (["--emps", ".", "--tune", "--rescale", "1", "2"], "--scale-bars")])
 def test_validation_tool_refuses_what_only_tuning_does(tmp_path, options, fragment):
     from conftest import run_tool
     result = run_tool("tools/validate_analysis.py", "--release", str(tmp_path), "--manifest",
                       str(tmp_path / "m.json"), "--split", "val", *options, check=False)
     assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
-
-
-def test_settings_move_linearly_towards_others_with_areas_in_whole_pixels():
-    native = Splitting(threshold=0.5, core_threshold=0.6, min_depth=2.0, min_core_area=10)
-    enlarged = Splitting(threshold=0.8, core_threshold=0.8, min_depth=1.0, min_core_area=20, min_area=5)
-    assert native.towards(enlarged, 0.0) == native and native.towards(enlarged, 1.0) == enlarged
-    halfway = native.towards(enlarged, 0.5)
-    assert (halfway.threshold, halfway.core_threshold, halfway.min_depth) == pytest.approx((0.65, 0.7, 1.5))
-    assert (halfway.min_core_area, halfway.min_area) == (15, 2)
-    with pytest.raises(ValueError, match="weight"):
-        native.towards(enlarged, 1.5)
-
-
-@pytest.mark.parametrize("factor, full_at, weight", [(1.0, 2.0, 0.0), (0.8, 2.0, 0.0), (2.0 ** 0.5, 2.0, 0.5),
-                                                     (2.0, 2.0, 1.0), (4.0, 2.0, 1.0), (1.35, None, 1.0)])
-def test_enlarged_settings_apply_in_full_from_their_enlargement_and_in_part_below(factor, full_at, weight):
-    from paddleseg_hru2net.analysis.scale import ScaleChoice
-    from paddleseg_hru2net.analysis.workflow import ModelSplittings
-    native, enlarged = Splitting(threshold=0.5, core_threshold=0.6), Splitting(threshold=0.9, core_threshold=0.9)
-    splittings = ModelSplittings(native, enlarged, full_at)
-    used = splittings.for_scale(ScaleChoice(factor, "test"))
-    assert used.threshold == pytest.approx(0.5 + weight * 0.4)
-    assert ModelSplittings.from_record(splittings.as_record()) == splittings
-    with pytest.raises(ValueError, match="above 1"):
-        ModelSplittings(native, enlarged, 1.0)
-
-
-@pytest.mark.parametrize("full_at, found", [(None, 0), (2.0, 2)])
-def test_tuning_the_enlarged_settings_blends_them_below_their_full_enlargement(full_at, found):
-    """At 1.41x enlargement a candidate threshold of 0.8 is halfway blended with the model's own
-    0.5 when it applies in full from 2x: 0.65 keeps the 0.7-probability discs, 0.8 loses them."""
-    from paddleseg_hru2net.analysis.validation import score_splittings
-    candidate = Splitting(threshold=0.8, core_threshold=0.8)
-    (_, total), = score_splittings([segmented(2.0 ** 0.5)], [candidate], True, full_at)
-    assert total["count_model"] == found and total["count_manual"] == 2

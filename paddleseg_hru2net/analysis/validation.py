@@ -10,14 +10,14 @@ threshold a particle can match at most one other).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
 from paddleseg_hru2net.analysis.particles import measure_particles
-from paddleseg_hru2net.analysis.workflow import (ImageResult, ModelSplittings, SEMImage, Segmentation,
-                                                 Splitting, analyze_image, analyze_segmentation)
+from paddleseg_hru2net.analysis.workflow import (ImageResult, SEMImage, Segmentation, Splitting,
+                                                 analyze_image, analyze_segmentation)
 
 __all__ = ["ParticleMatch", "match_particles", "OUTCOMES", "ParticleOutcome", "manual_particle_outcomes", "outcome_table",
            "ImageComparison", "manual_particles",
@@ -312,14 +312,12 @@ def total_match(rows: Iterable[ImageComparison]) -> ParticleMatch:
 
 
 def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting],
-                     enlarged_only: bool = False, enlarged_full_at: Optional[float] = None) -> List[tuple]:
+                     enlarged_only: bool = False) -> List[tuple]:
     """``(splitting, summary)`` of each candidate over ``samples`` of ``(SEMImage, manual mask,
     Segmentation or probabilities, manual coverage or None)`` (see :func:`compare_with_manual`),
     best F1 first (see :func:`summarise`). ``enlarged_only``: a candidate splits only the images
-    enlarged for the model (the ``splitting_enlarged`` of a model's record), in full from the
-    enlargement ``enlarged_full_at`` and blended with the model's native settings below it
-    (:class:`~paddleseg_hru2net.analysis.workflow.ModelSplittings`; None: in full); the others
-    keep the model's own settings.
+    enlarged for the model (the ``splitting_enlarged`` of a model's record); the others keep the
+    model's own settings.
 
     For choosing the splitting on validation images; never on the test images.
     """
@@ -327,16 +325,8 @@ def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting],
     rows_of_own = {index: compare_with_manual(image, manual, prediction, None, truths[index], coverage)
                    for index, (image, manual, prediction, coverage) in enumerate(samples)
                    if enlarged_only and _keeps_own_splitting(prediction)}
-
-    def used(candidate: Splitting, prediction) -> Splitting:
-        if not enlarged_only or not isinstance(prediction, Segmentation):
-            return candidate
-        own = prediction.splittings or ModelSplittings()
-        return replace(own, enlarged=candidate, enlarged_full_at=enlarged_full_at).for_scale(prediction.scale)
-
     scored = [(splitting, summarise([rows_of_own[index] if index in rows_of_own else
-                                     compare_with_manual(image, manual, prediction, used(splitting, prediction),
-                                                         truths[index], coverage)
+                                     compare_with_manual(image, manual, prediction, splitting, truths[index], coverage)
                                      for index, (image, manual, prediction, coverage) in enumerate(samples)]))
               for splitting in splittings]
     return sorted(scored, key=lambda item: -item[1]["f1"])

@@ -136,23 +136,8 @@ class Splitting:
                 "min_depth": self.min_depth, "min_area": self.min_area,
                 "min_core_area": self.min_core_area}
 
-    def towards(self, other: "Splitting", weight: float) -> "Splitting":
-        """These settings moved ``weight`` (0: these, 1: ``other``) of the way to ``other``'s,
-        each one linearly (the areas rounded to whole pixels)."""
-        if not 0.0 <= weight <= 1.0:
-            raise ValueError(f"weight must be in [0, 1], got {weight}")
 
-        def between(mine: float, theirs: float) -> float:
-            return mine + weight * (theirs - mine)
-
-        return Splitting(between(self.threshold, other.threshold),
-                         between(self.core_threshold, other.core_threshold),
-                         between(self.min_depth, other.min_depth),
-                         round(between(self.min_area, other.min_area)),
-                         round(between(self.min_core_area, other.min_core_area)))
-
-
-SPLITTING_RECORD_KEYS = ("splitting", "splitting_enlarged", "splitting_enlarged_full_at")
+SPLITTING_RECORD_KEYS = ("splitting", "splitting_enlarged")
 """The run-record keys of a model's splitting settings (:class:`ModelSplittings`)."""
 
 
@@ -168,49 +153,30 @@ class ModelSplittings:
       widen the mask. These are chosen on validation images resampled to coarser pixel sizes so
       that particle count and median diameter agree with the native-scale ones (and the mask
       threshold for particle IoU).
-    * ``enlarged_full_at``, or None: the enlargement from which ``enlarged`` applies in full;
-      below it an image gets settings between the two, ``log(factor) / log(enlarged_full_at)``
-      of the way from ``native`` to ``enlarged`` (:meth:`Splitting.towards`): the blur grows
-      with the enlargement, and one set of settings for every enlargement over-splits the
-      images enlarged least when it is chosen to keep those enlarged most whole. None: ``enlarged``
-      for every enlarged image (the models of the first thirty sessions).
 
     In a run record (``train_meta.json``) they are stored under :data:`SPLITTING_RECORD_KEYS`.
     """
 
     native: Splitting = field(default_factory=Splitting)
     enlarged: Optional[Splitting] = None
-    enlarged_full_at: Optional[float] = None
-
-    def __post_init__(self) -> None:
-        if self.enlarged_full_at is not None and not self.enlarged_full_at > 1.0:
-            raise ValueError(f"the enlargement the enlarged settings apply in full from must be above 1, "
-                             f"got {self.enlarged_full_at}")
 
     def for_scale(self, scale: ScaleChoice) -> Splitting:
         """The settings for an image resampled by ``scale`` for the model."""
-        if self.enlarged is None or not scale.enlarges:
-            return self.native
-        if self.enlarged_full_at is None or scale.factor >= self.enlarged_full_at:
-            return self.enlarged
-        return self.native.towards(self.enlarged, float(np.log(scale.factor) / np.log(self.enlarged_full_at)))
+        return self.enlarged if self.enlarged is not None and scale.enlarges else self.native
 
     def as_record(self) -> dict:
-        native_key, enlarged_key, full_at_key = SPLITTING_RECORD_KEYS
+        native_key, enlarged_key = SPLITTING_RECORD_KEYS
         record = {native_key: self.native.as_dict()}
         if self.enlarged is not None:
             record[enlarged_key] = self.enlarged.as_dict()
-        if self.enlarged_full_at is not None:
-            record[full_at_key] = self.enlarged_full_at
         return record
 
     @classmethod
     def from_record(cls, record: dict) -> "ModelSplittings":
         """Raises TypeError or ValueError where the stored settings cannot be used."""
-        native, enlarged, full_at = (record.get(key) for key in SPLITTING_RECORD_KEYS)
+        native, enlarged = (record.get(key) for key in SPLITTING_RECORD_KEYS)
         return cls(Splitting(**native) if native else Splitting(),
-                   Splitting(**enlarged) if enlarged else None,
-                   float(full_at) if full_at is not None else None)
+                   Splitting(**enlarged) if enlarged else None)
 
 
 class ParticleMaps(NamedTuple):

@@ -20,8 +20,6 @@ first's (issue 14's marks)::
     hru2net-validate-analysis ... --split val --tune --rescale 1 1.5 2          # splitting
     hru2net-validate-analysis ... --split val --tune --tune-enlarged --rescale 1 0.5 0.75
                                                              # splitting_enlarged, the other kept
-    hru2net-validate-analysis ... --split val --tune --tune-enlarged --tune-enlarged-full-at 2 --rescale 1 0.5 0.75
-                     # the same, in full at 2x enlargement and blended with the native settings below
 """
 from __future__ import annotations
 
@@ -73,11 +71,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--tune-enlarged", "--tune_enlarged", dest="tune_enlarged", action="store_true",
                         help="--tune the settings of images enlarged for the model (splitting_enlarged); "
                              "the others keep the model's own")
-    parser.add_argument("--tune-enlarged-full-at", "--tune_enlarged_full_at", dest="tune_enlarged_full_at",
-                        type=float, default=None, metavar="F",
-                        help="with --tune-enlarged: the candidates apply in full from enlargement F and are "
-                             "blended with the model's native settings below it (record the choice as "
-                             "splitting_enlarged_full_at: F)")
     parser.add_argument("--save_json", default=None, help="write the totals (and per image) as JSON")
     return parser.parse_args(argv)
 
@@ -172,8 +165,7 @@ def tune(args: argparse.Namespace, model, segment, thresholds: List[float]) -> i
     grid = tuning_grid(base, thresholds)
 
     def scored(factor: float) -> list:
-        return score_splittings(list(segmented_samples(args, segment, factor)), grid, args.tune_enlarged,
-                                args.tune_enlarged_full_at)
+        return score_splittings(list(segmented_samples(args, segment, factor)), grid, args.tune_enlarged)
 
     scored_at = [scored(args.rescale[0])]
     if len(args.rescale) == 1:
@@ -248,9 +240,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UserError(f"{SEVERAL_FACTORS_NEED_NM}: the EMPS images have one only with --scale-bars")
     if args.tune_enlarged and not args.tune:
         raise UserError("--tune-enlarged says which settings --tune chooses: add --tune")
-    if args.tune_enlarged_full_at is not None and not (args.tune_enlarged and args.tune_enlarged_full_at > 1.0):
-        raise UserError(f"--tune-enlarged-full-at {args.tune_enlarged_full_at:g}: an enlargement above 1, "
-                        "with --tune --tune-enlarged")
     from paddleseg_hru2net.analysis.validation import (comparison_table, compare_with_manual, outcome_table,
                                                        summarise, warning_table)
     from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
