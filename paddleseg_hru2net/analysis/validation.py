@@ -322,12 +322,13 @@ def score_splittings(samples: Sequence[tuple], splittings: Iterable[Splitting],
     For choosing the splitting on validation images; never on the test images.
     """
     truths = [manual_particles(image, manual) for image, manual, _, _ in samples]
-    rows_of_own = {index: compare_with_manual(image, manual, prediction, None, truths[index], coverage)
-                   for index, (image, manual, prediction, coverage) in enumerate(samples)
-                   if enlarged_only and _keeps_own_splitting(prediction)}
-    scored = [(splitting, summarise([rows_of_own[index] if index in rows_of_own else
-                                     compare_with_manual(image, manual, prediction, splitting, truths[index], coverage)
-                                     for index, (image, manual, prediction, coverage) in enumerate(samples)]))
+    own_rows = [compare_with_manual(image, manual, prediction, None, truth, coverage)
+                if enlarged_only and _keeps_own_splitting(prediction) else None
+                for (image, manual, prediction, coverage), truth in zip(samples, truths)]
+    scored = [(splitting, summarise([own if own is not None else
+                                     compare_with_manual(image, manual, prediction, splitting, truth, coverage)
+                                     for (image, manual, prediction, coverage), truth, own
+                                     in zip(samples, truths, own_rows)]))
               for splitting in splittings]
     return sorted(scored, key=lambda item: -item[1]["f1"])
 
