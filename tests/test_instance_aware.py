@@ -28,6 +28,28 @@ def test_contact_pixels_of_two_touching_squares_exactly():
     np.testing.assert_array_equal(contact_target(instances, radius=2), wide)
 
 
+def test_narrow_contacts_leave_a_small_particle_its_interior_exactly():
+    """A 12 x 12 particle and a 4 x 4 one (equivalent diameter 4.5 px) across a 1-px line. With
+    radius 2 for all, the band takes a column of the small particle as well; with
+    ``narrow_below=8`` the small particle keeps all its pixels, while the large one's column and
+    the line stay contact as with radius 2."""
+    mask = np.zeros((20, 24), np.uint8)
+    mask[2:14, 2:14] = 1    # columns 2-13
+    mask[6:10, 15:19] = 1   # columns 15-18, rows 6-9; column 14 is the separation line
+    instances = instances_from_mask(mask)
+    expected = np.where(mask > 0, PARTICLE, 0).astype(np.uint8)
+    expected[4:12, 13] = CONTACT                 # the large particle's column next to the line
+    expected[4:12, 14] = CONTACT                 # the line
+    expected[[4, 5, 10, 11], 15] = CONTACT       # background beyond the line's ends
+    np.testing.assert_array_equal(contact_target(instances, 2, narrow_below=8), expected)
+    wide = contact_target(instances, 2)
+    assert (wide[6:10, 15] == CONTACT).all() and (wide[6:10, 16:19] == PARTICLE).all()
+    np.testing.assert_array_equal(np.where(mask[:, 15:] > 0, expected[:, 15:], 0),
+                                  np.where(mask[:, 15:] > 0, PARTICLE, 0))
+    np.testing.assert_array_equal(contact_target(instances, 2, narrow_below=4), wide)
+    np.testing.assert_array_equal(target_of_instances(instances, 3, 2, narrow_below=8), expected)
+
+
 def test_no_contact_for_isolated_particles_and_directly_touching_ones():
     single = np.zeros((10, 10), np.int32)
     single[2:8, 2:8] = 1

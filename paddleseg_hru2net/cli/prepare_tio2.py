@@ -37,6 +37,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--contact_radius", type=int, default=1,
                         help="with --target contact or centre: 1 marks the 1-px separation lines, 2 widens "
                              "them to 3 px bands (default 1)")
+    parser.add_argument("--narrow_contacts_below", type=float, default=0.0, metavar="PX",
+                        help="particles of an equivalent diameter below PX pixels get only the 1-px "
+                             "lines, so --contact_radius 2 leaves them an interior (default 0: off)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     return parser.parse_args(argv)
 
@@ -50,7 +53,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed,
             data_bar_rows=args.data_bar_rows, images_dir=args.images, masks_dir=args.masks,
             mask_suffix=args.mask_suffix, overwrite=args.overwrite, target=args.target,
-            contact_radius=args.contact_radius)
+            contact_radius=args.contact_radius, narrow_contacts_below=args.narrow_contacts_below)
     except (ReleaseError, ValueError) as error:
         raise UserError(str(error)) from error
     print(json.dumps({k: manifest[k] for k in ("protocol", "tile_counts", "source_images")}))

@@ -31,7 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 __all__ = ["BACKGROUND", "PARTICLE", "CONTACT", "CENTRE", "CONTACT_CLASSES", "CENTRE_CLASSES",
-           "CENTRE_FRACTION", "instances_from_mask", "contact_pixels", "contact_target",
+           "CENTRE_FRACTION", "instances_from_mask", "contact_pixels", "small_particle_pixels", "contact_target",
            "centre_pixels", "centre_target", "target_of_instances"]
 
 BACKGROUND, PARTICLE, CONTACT, CENTRE = 0, 1, 2, 3
@@ -51,8 +51,30 @@ def instances_from_mask(mask: np.ndarray) -> np.ndarray:
     return labels.astype(np.int32)
 
 
-def contact_pixels(instances: np.ndarray, radius: int = 1) -> np.ndarray:
-    """True where the ``(2 radius + 1)``-square around a pixel holds two or more particles."""
+def contact_pixels(instances: np.ndarray, radius: int = 1, narrow_below: float = 0.0) -> np.ndarray:
+    """True where the ``(2 radius + 1)``-square around a pixel holds two or more particles.
+
+    ``narrow_below`` (pixels): the pixels of particles whose equivalent diameter is smaller are
+    contact only by the 3 x 3 square (radius 1), so a band wider than that never takes the
+    interior of a particle a few pixels across (0: every particle gets the full radius).
+    """
+    if narrow_below > 0 and radius > 1:
+        small = small_particle_pixels(instances, narrow_below)
+        return _contacts_within(instances, 1) | (_contacts_within(instances, radius) & ~small)
+    return _contacts_within(instances, radius)
+
+
+def small_particle_pixels(instances: np.ndarray, diameter: float) -> np.ndarray:
+    """True on the pixels of particles whose equivalent diameter (of a disc of the same area) is
+    below ``diameter`` pixels."""
+    instances = np.asarray(instances)
+    areas = np.bincount(instances.ravel().astype(np.int64))
+    small = np.sqrt(4.0 * areas / np.pi) < diameter
+    small[0] = False
+    return small[instances]
+
+
+def _contacts_within(instances: np.ndarray, radius: int) -> np.ndarray:
     if radius < 1:
         raise ValueError(f"contact radius must be at least 1 pixel, got {radius}")
     instances = np.asarray(instances).astype(np.int64)
@@ -64,10 +86,11 @@ def contact_pixels(instances: np.ndarray, radius: int = 1) -> np.ndarray:
     return (largest > 0) & (smallest < none) & (largest != smallest)
 
 
-def contact_target(instances: np.ndarray, radius: int = 1) -> np.ndarray:
-    """Three-class target (uint8: 0 background, 1 particle, 2 contact) of an instance map."""
+def contact_target(instances: np.ndarray, radius: int = 1, narrow_below: float = 0.0) -> np.ndarray:
+    """Three-class target (uint8: 0 background, 1 particle, 2 contact) of an instance map
+    (``narrow_below``: :func:`contact_pixels`)."""
     target = (np.asarray(instances) > 0).astype(np.uint8) * PARTICLE
-    target[contact_pixels(instances, radius)] = CONTACT
+    target[contact_pixels(instances, radius, narrow_below)] = CONTACT
     return target
 
 
@@ -88,21 +111,22 @@ def centre_pixels(instances: np.ndarray, fraction: float = CENTRE_FRACTION) -> n
 
 
 def centre_target(instances: np.ndarray, radius: int = 1,
-                  fraction: float = CENTRE_FRACTION) -> np.ndarray:
+                  fraction: float = CENTRE_FRACTION, narrow_below: float = 0.0) -> np.ndarray:
     """Four-class target (uint8: 0 background, 1 particle, 2 contact, 3 centre) of an instance
     map: :func:`contact_target` with each particle's centre marked; contact pixels stay contact."""
-    target = contact_target(instances, radius)
+    target = contact_target(instances, radius, narrow_below)
     target[centre_pixels(instances, fraction) & (target == PARTICLE)] = CENTRE
     return target
 
 
-def target_of_instances(instances: np.ndarray, num_classes: int, radius: int = 1) -> np.ndarray:
+def target_of_instances(instances: np.ndarray, num_classes: int, radius: int = 1,
+                        narrow_below: float = 0.0) -> np.ndarray:
     """The training target of a model of ``num_classes`` classes (uint8): particle/background
-    (2), with contacts (3), with contacts and centres (4)."""
+    (2), with contacts (3), with contacts and centres (4) (``narrow_below``: :func:`contact_pixels`)."""
     if num_classes == 2:
         return (np.asarray(instances) > 0).astype(np.uint8)
     if num_classes == 3:
-        return contact_target(instances, radius)
+        return contact_target(instances, radius, narrow_below)
     if num_classes == 4:
-        return centre_target(instances, radius)
+        return centre_target(instances, radius, narrow_below=narrow_below)
     raise ValueError(f"no particle target has {num_classes} classes (2, 3 or 4)")

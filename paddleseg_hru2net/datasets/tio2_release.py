@@ -116,17 +116,19 @@ def load_sample(pair: SourcePair, data_bar_rows: Optional[int] = None) -> Sample
                   image.shape[0] - rows)
 
 
-def with_contact_target(sample: Sample, radius: int = 1) -> Sample:
+def with_contact_target(sample: Sample, radius: int = 1, narrow_below: float = 0.0) -> Sample:
     """The sample with its 0/1 label replaced by the three-class contact target."""
-    return dataclasses.replace(sample, label=contact_target(instances_from_mask(sample.label), radius))
+    instances = instances_from_mask(sample.label)
+    return dataclasses.replace(sample, label=contact_target(instances, radius, narrow_below))
 
 
-def with_centre_target(sample: Sample, radius: int = 1) -> Sample:
+def with_centre_target(sample: Sample, radius: int = 1, narrow_below: float = 0.0) -> Sample:
     """The sample with its 0/1 label replaced by the four-class centre target."""
-    return dataclasses.replace(sample, label=centre_target(instances_from_mask(sample.label), radius))
+    instances = instances_from_mask(sample.label)
+    return dataclasses.replace(sample, label=centre_target(instances, radius, narrow_below=narrow_below))
 
 
-TARGETS = {"binary": lambda sample, radius: sample, "contact": with_contact_target,
+TARGETS = {"binary": lambda sample, radius, narrow_below: sample, "contact": with_contact_target,
            "centre": with_centre_target}
 CLASS_NAMES = {"binary": {0: "background", 1: "particle"}, "contact": CONTACT_CLASSES,
                "centre": CENTRE_CLASSES}
@@ -221,7 +223,8 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
                     data_bar_rows: Optional[int] = None, images_dir: Optional[str] = None,
                     masks_dir: Optional[str] = None, mask_suffix: str = "_m",
                     overwrite: bool = False, progress: bool = True,
-                    target: str = "binary", contact_radius: int = 1) -> Dict[str, object]:
+                    target: str = "binary", contact_radius: int = 1,
+                    narrow_contacts_below: float = 0.0) -> Dict[str, object]:
     """Prepare the release as PaddleSeg tiles; returns the manifest (also written as JSON).
 
     Args:
@@ -241,6 +244,8 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
             tiling: :mod:`paddleseg_hru2net.datasets.instance_targets`).
         contact_radius: with ``target="contact"``: a pixel is contact when the square of this
             radius around it holds two particles (1: the 1-px separation lines; 2: 3 px bands).
+        narrow_contacts_below: particles of a smaller equivalent diameter (pixels) get only the
+            1-px lines, so wider bands leave them an interior (0: the radius for all).
     """
     from tqdm import tqdm
 
@@ -251,7 +256,7 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
     if target not in TARGETS:
         raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
     pairs = find_pairs(release_root, images_dir, masks_dir, mask_suffix)
-    samples = [TARGETS[target](load_sample(pair, data_bar_rows), contact_radius)
+    samples = [TARGETS[target](load_sample(pair, data_bar_rows), contact_radius, narrow_contacts_below)
                for pair in tqdm(pairs, desc="reading", unit="image", disable=not progress)]
 
     with staged_folder(out_dir, overwrite, ReleaseError) as staging:
@@ -293,6 +298,7 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
                         "seed": seed, "data_bar_rows": data_bar_rows, "mask_suffix": mask_suffix},
             "target": target,
             "contact_radius": contact_radius if target == "contact" else None,
+            "narrow_contacts_below_px": narrow_contacts_below if target == "contact" else None,
             "classes": {**{str(k): v for k, v in CLASS_NAMES[target].items()}, "255": "ignore (padding)"},
             "licence": "TiO2 images and masks: CC BY-NC-ND 4.0, Rühle, Krumrey, Hodoroaba (2021), "
                        "Zenodo 4563942. Do not redistribute tiles made from them.",
