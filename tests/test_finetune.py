@@ -101,3 +101,25 @@ def test_finetune_command_then_analyze_with_the_result(tmp_path):
     again = run_tool("-m", "paddleseg_hru2net.cli.analyze", "finetune", "--images", str(images),
                      "--masks", str(masks), "--out", str(out), check=False)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_training_labels_spare_small_particles_as_the_model_record_says(tmp_path):
+    """A model trained on contact bands that spare small particles is fine-tuned on the same
+    target: with ``narrow_contacts_below`` the small square keeps every pixel as particle."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    instances = np.zeros((64, 64), np.uint16)
+    instances[10:40, 10:40] = 1   # columns 10-39; column 40 is the line between them
+    instances[20:24, 41:45] = 2   # a 4 x 4 particle
+    grey = np.where(instances > 0, 200, 40).astype(np.uint8)
+    Image.fromarray(grey).save(tmp_path / "images" / "two.png")
+    tifffile.imwrite(tmp_path / "masks" / "two_label.tif", instances)
+    pairs = pair_images_with_masks(str(tmp_path / "images"), str(tmp_path / "masks"))
+    labels = {}
+    for narrow in (0.0, 8.0):
+        out = tmp_path / f"narrow{narrow:g}"
+        write_training_folder(pairs, str(out), 3, tile=64, val_images=0, contact_radius=2,
+                              narrow_contacts_below=narrow)
+        labels[narrow] = np.asarray(Image.open(out / "labels" / "two_r0000_c0000.png"))
+    assert (labels[0.0][20:24, 41] == 2).all() and (labels[8.0][20:24, 41:45] == 1).all()
+    assert (labels[8.0][18:26, 39] == 2).all()  # the large particle keeps its band

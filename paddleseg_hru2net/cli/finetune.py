@@ -90,6 +90,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     num_classes = int(record.get("num_classes", 2))
     counts = write_training_folder(pairs, data_dir, num_classes, val_images=args.val_images,
                                    contact_radius=int(record.get("contact_radius", 1)),
+                                   narrow_contacts_below=float(record.get("narrow_contacts_below_px") or 0.0),
                                    bright_particles=record.get("polarity", "bright") == "bright",
                                    model_pixel_size_nm=record.get("pixel_size_nm"),
                                    model_particle_diameter_px=record.get("particle_diameter_px"))

@@ -88,9 +88,11 @@ def at_model_scale(image_path: str, grey: np.ndarray, instances: np.ndarray,
 def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classes: int,
                           tile: int = 512, val_images: int = 1, contact_radius: int = 1,
                           bright_particles: bool = False, model_pixel_size_nm: Optional[float] = None,
-                          model_particle_diameter_px: Optional[float] = None) -> Dict[str, int]:
+                          model_particle_diameter_px: Optional[float] = None,
+                          narrow_contacts_below: float = 0.0) -> Dict[str, int]:
     """Tiles of every pair (data bar cut, labels as ``num_classes`` classes, contacts of
-    ``contact_radius``: :func:`~paddleseg_hru2net.datasets.instance_targets.target_of_instances`)
+    ``contact_radius``, 1 px on particles smaller than ``narrow_contacts_below`` pixels:
+    :func:`~paddleseg_hru2net.datasets.instance_targets.target_of_instances`)
     in PaddleSeg's layout; the last ``val_images`` images (if more than that many are given) go
     to val. ``bright_particles`` (for a model that knows bright particles only, which the
     analysis feeds dark-particle images inverted): images whose marked particles are darker than
@@ -115,7 +117,7 @@ def write_training_folder(pairs: List[Tuple[str, str]], out_dir: str, num_classe
         grey, instances, factor = at_model_scale(image_path, above_bar, instances_of_mask(mask[:rows], mask_path),
                                                  model_pixel_size_nm, model_particle_diameter_px)
         resampled += factor != 1.0
-        label = target_of_instances(instances, num_classes, contact_radius)
+        label = target_of_instances(instances, num_classes, contact_radius, narrow_contacts_below)
         if bright_particles and particles_are_darker(grey, instances):
             grey = 255 - grey
             inverted += 1
