@@ -200,3 +200,7 @@ def test_merged_particles_told_apart_by_why(monkeypatch):
     apart[:, 18:23] = 0.0
     assert probe.merged_kinds(instances, predicted, apart, 0.5, 2) == {"core apart": 2, "speck": 1}
     assert probe.merged_kinds(instances, predicted, np.zeros_like(joined), 0.5, 2) == {"no core": 2, "speck": 1}
+    # --small_below: the 3 x 3 particle (3.4 px) is the one small one, merged, with its 9 pixels
+    assert probe.merged_small_particles(instances, predicted, joined, 0.5, 5) == (1, [(1.0, 9)])
+    assert probe.merged_small_particles(instances, predicted, np.zeros_like(joined), 0.5, 5) == (1, [(0.0, 0)])
+    assert probe.merged_small_particles(instances, predicted, joined, 0.5, 3) == (0, [])

@@ -5,13 +5,18 @@ to another particle's, i.e. the contact class was drawn across only part of the 
 
     python tools/experiments/merged_particles.py                       # the shipped specialist
     python tools/experiments/merged_particles.py --config C --model_path W
+    python tools/experiments/merged_particles.py --small_below 10 --backend onnxruntime   # slivers
+
+With ``--small_below PX``: also, of the manual particles under PX pixels of equivalent diameter
+that the model merges, the largest P(interior) inside each and its pixels above the core
+threshold (whether the model sees an interior of its own there at all).
 
 For understanding the errors; never run on the test split.
 """
 import argparse
 import sys
 from collections import Counter
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 from scipy import ndimage
@@ -52,14 +57,31 @@ def merged_kinds(instances: np.ndarray, predicted: np.ndarray, interior: np.ndar
     return kinds
 
 
+def merged_small_particles(instances: np.ndarray, predicted: np.ndarray, interior: np.ndarray,
+                           core_threshold: float, below: float) -> Tuple[int, List[Tuple[float, int]]]:
+    """How many manual particles are under ``below`` px of equivalent diameter, and for each of
+    them the model merges: (largest P(interior) inside it, its pixels above ``core_threshold``)."""
+    areas = np.bincount(instances.ravel(), minlength=int(instances.max()) + 1)
+    small = {label for label in range(1, areas.size) if np.sqrt(4.0 * areas[label] / np.pi) < below}
+    merged = []
+    for label, outcome in manual_particle_outcomes(instances, predicted).items():
+        if label in small and outcome.kind == "merged":
+            inside = interior[instances == label]
+            merged.append((float(inside.max()), int((inside > core_threshold).sum())))
+    return len(small), merged
+
+
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_model_arguments(parser)
     parser.add_argument("--contact_radius", type=int, default=2)
+    parser.add_argument("--small_below", type=float, default=0.0, metavar="PX")
+    parser.add_argument("--backend", default="onnxruntime-int8")
     args = parser.parse_args(argv)
-    options = val_options(args, backend="onnxruntime-int8")
+    options = val_options(args, backend=args.backend)
     segment = val_segmenter(options)
     total: Counter = Counter()
+    small_count, small_merged = 0, []
     for image, manual in validate_analysis.manual_samples(options):
         segmentation = segment(image)
         splitting = segmentation.own_splitting()
@@ -69,7 +91,16 @@ def main(argv: List[str]) -> int:
         kinds = merged_kinds(instances, predicted, interior, splitting.core_threshold, args.contact_radius)
         print(f"{image.path}: {dict(kinds)}", flush=True)
         total += kinds
+        if args.small_below:
+            count, merged = merged_small_particles(instances, predicted, interior, splitting.core_threshold,
+                                                   args.small_below)
+            small_count, small_merged = small_count + count, small_merged + merged
     print(f"merged: {sum(total.values())}, {dict(total)}")
+    if small_merged:
+        peaks, cores = np.array([m[0] for m in small_merged]), np.array([m[1] for m in small_merged])
+        print(f"under {args.small_below:g} px: {small_count}, merged {len(small_merged)}; largest P(interior) "
+              f"inside, median {np.median(peaks):.2f}; core pixels, median {np.median(cores):.0f}, "
+              f"10 or more in {(cores >= 10).mean():.0%}")
     return 0
 
 
