@@ -5,6 +5,7 @@ import numpy as np
 import paddle
 import pytest
 
+from conftest import run_tool
 import paddleseg_hru2net  # noqa: F401  (registration)
 from paddleseg_hru2net.datasets.instance_targets import (CENTRE, CONTACT, PARTICLE, centre_pixels,
                                                          centre_target, contact_pixels, contact_target,
@@ -204,3 +205,10 @@ def test_merged_particles_told_apart_by_why(monkeypatch):
     assert probe.merged_small_particles(instances, predicted, joined, 0.5, 5) == (1, [(1.0, 9)])
     assert probe.merged_small_particles(instances, predicted, np.zeros_like(joined), 0.5, 5) == (1, [(0.0, 0)])
     assert probe.merged_small_particles(instances, predicted, joined, 0.5, 3) == (0, [])
+
+
+def test_prepare_refuses_a_negative_small_particle_diameter(tmp_path):
+    result = run_tool("-m", "paddleseg_hru2net.cli.prepare_tio2", str(tmp_path), "--out", str(tmp_path / "out"),
+                      "--target", "contact", "--contact_radius", "2", "--narrow_contacts_below", "-1", check=False)
+    assert result.returncode == 2 and "narrow contacts below -1.0 px" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -255,6 +255,8 @@ def prepare_dataset(release_root: str, out_dir: str, tile: int = 512, protocol: 
         raise ValueError(f"tile size {tile} is too small (>= 16)")
     if target not in TARGETS:
         raise ValueError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
+    if narrow_contacts_below < 0:
+        raise ValueError(f"narrow contacts below {narrow_contacts_below} px: give a diameter of 0 (off) or more")
     pairs = find_pairs(release_root, images_dir, masks_dir, mask_suffix)
     samples = [TARGETS[target](load_sample(pair, data_bar_rows), contact_radius, narrow_contacts_below)
                for pair in tqdm(pairs, desc="reading", unit="image", disable=not progress)]
