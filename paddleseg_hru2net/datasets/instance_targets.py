@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from paddleseg_hru2net.microscopy.particle_diameters import equivalent_diameters
+
 __all__ = ["BACKGROUND", "PARTICLE", "CONTACT", "CENTRE", "CONTACT_CLASSES", "CENTRE_CLASSES",
            "CENTRE_FRACTION", "instances_from_mask", "contact_pixels", "small_particle_pixels", "contact_target",
            "centre_pixels", "centre_target", "target_of_instances"]
@@ -67,11 +69,9 @@ def contact_pixels(instances: np.ndarray, radius: int = 1, narrow_below: float =
 def small_particle_pixels(instances: np.ndarray, diameter: float) -> np.ndarray:
     """True on the pixels of particles whose equivalent diameter (of a disc of the same area) is
     below ``diameter`` pixels."""
-    instances = np.asarray(instances)
-    areas = np.bincount(instances.ravel().astype(np.int64))
-    small = np.sqrt(4.0 * areas / np.pi) < diameter
-    small[0] = False
-    return small[instances]
+    diameters = equivalent_diameters(instances)
+    small = (diameters > 0) & (diameters < diameter)
+    return small[np.asarray(instances)]
 
 
 def _contacts_within(instances: np.ndarray, radius: int) -> np.ndarray:

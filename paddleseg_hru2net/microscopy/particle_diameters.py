@@ -11,7 +11,15 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["median_equivalent_diameter"]
+__all__ = ["equivalent_diameters", "median_equivalent_diameter"]
+
+
+def equivalent_diameters(labels: np.ndarray) -> np.ndarray:
+    """Equivalent diameter (px) of every id of ``labels``, indexed by id (0 for the background
+    and for ids no pixel has)."""
+    areas = np.bincount(np.asarray(labels, np.int64).ravel())
+    areas[0] = 0
+    return np.sqrt(4.0 * areas / np.pi)
 
 
 def median_equivalent_diameter(labels: np.ndarray, min_area: int = 0,

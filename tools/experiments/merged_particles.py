@@ -25,6 +25,7 @@ from paddleseg_hru2net.analysis.validation import manual_particle_outcomes, manu
 from paddleseg_hru2net.analysis.workflow import analyze_segmentation, particle_maps
 from paddleseg_hru2net.cli import validate_analysis
 from paddleseg_hru2net.datasets.instance_targets import target_of_instances
+from paddleseg_hru2net.microscopy.particle_diameters import equivalent_diameters
 from tio2_val import add_model_arguments, val_options, val_segmenter
 
 MIN_CORE_PIXELS = 10
@@ -61,14 +62,14 @@ def merged_small_particles(instances: np.ndarray, predicted: np.ndarray, interio
                            core_threshold: float, below: float) -> Tuple[int, List[Tuple[float, int]]]:
     """How many manual particles are under ``below`` px of equivalent diameter, and for each of
     them the model merges: (largest P(interior) inside it, its pixels above ``core_threshold``)."""
-    areas = np.bincount(instances.ravel(), minlength=int(instances.max()) + 1)
-    small = {label for label in range(1, areas.size) if np.sqrt(4.0 * areas[label] / np.pi) < below}
+    diameters = equivalent_diameters(instances)
+    small = (diameters > 0) & (diameters < below)
     merged = []
     for label, outcome in manual_particle_outcomes(instances, predicted).items():
-        if label in small and outcome.kind == "merged":
+        if small[label] and outcome.kind == "merged":
             inside = interior[instances == label]
             merged.append((float(inside.max()), int((inside > core_threshold).sum())))
-    return len(small), merged
+    return int(small.sum()), merged
 
 
 def main(argv: List[str]) -> int:
