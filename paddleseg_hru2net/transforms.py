@@ -6,6 +6,11 @@
   dilated convolutions (dilation 2-8) see mostly zero padding, so on larger windows they meet
   content they never saw in training. Mixed sizes remove that coupling (``docs/architecture.md``).
   Use it with ``batch_size: 1``, or every sample of a batch would need the same size.
+* :class:`AlignedResizeStepScaling`: PaddleSeg's ``ResizeStepScaling`` with the labels resampled
+  onto the resized image's pixels. PaddleSeg resizes labels with OpenCV's nearest neighbour, which
+  takes the source pixel at the floor of the scaled index: at every factor but 1 the labels land
+  half a pixel down and right of the image (the random flips after it make that half a pixel
+  either way), so a 1-px line between touching particles is taught half a pixel off.
 * :class:`RandomInvert`: dark-on-bright images (TEM, STEM bright field, transmission SEM) from
   bright-on-dark ones and back.
 * :class:`RandomLowResolution`: the image as a lower magnification records it and the
@@ -25,9 +30,11 @@ from typing import Sequence, Tuple
 
 import numpy as np
 from paddleseg.cvlibs import manager
-from paddleseg.transforms import RandomPaddingCrop
+from paddleseg.transforms import RandomPaddingCrop, ResizeStepScaling
 
-__all__ = ["RandomCropOfSizes", "RandomInvert", "RandomLowResolution", "RandomUnevenBackground",
+from paddleseg_hru2net.microscopy.resampling import labels_of_size
+
+__all__ = ["AlignedResizeStepScaling", "RandomCropOfSizes", "RandomInvert", "RandomLowResolution", "RandomUnevenBackground",
            "RandomGaussianNoise", "RandomGamma", "background_field"]
 
 
@@ -77,6 +84,26 @@ class RandomCropOfSizes(RandomPaddingCrop):
         side = int(np.random.choice(self.sizes))
         self.crop_size = (side, side)
         return super().__call__(data)
+
+
+@manager.TRANSFORMS.add_component
+class AlignedResizeStepScaling(ResizeStepScaling):
+    """Scale a sample by a factor drawn as :class:`paddleseg.transforms.ResizeStepScaling` draws it
+    (the same arguments), the image resized by PaddleSeg (bilinear) and the labels by majority
+    on the same pixel grid (:func:`~paddleseg_hru2net.microscopy.resampling.labels_of_size`),
+    not by OpenCV's nearest neighbour, which shifts them half a pixel against the image."""
+
+    def __call__(self, data):
+        label_keys = list(data.get("gt_fields", []))
+        data["gt_fields"] = []
+        try:
+            data = super().__call__(data)
+        finally:
+            data["gt_fields"] = label_keys
+        height, width = data["img"].shape[:2]
+        for key in label_keys:
+            data[key] = labels_of_size(np.asarray(data[key]), (width, height))
+        return data
 
 
 @manager.TRANSFORMS.add_component

@@ -163,6 +163,28 @@ def test_random_crop_of_sizes_draws_every_size():
         RandomInvert(prob=2)
 
 
+@pytest.mark.parametrize("factor", [0.8, 1.33])
+def test_scaled_labels_stay_on_the_scaled_image(factor):
+    """A disc scaled by a training factor: the labels' centre is the image's within 0.15 px with
+    AlignedResizeStepScaling; PaddleSeg's ResizeStepScaling (OpenCV's nearest neighbour for the
+    labels) puts them about half a pixel off in at least one direction."""
+    from paddleseg.transforms import ResizeStepScaling
+    from paddleseg_hru2net.transforms import AlignedResizeStepScaling
+    rows, cols = np.mgrid[:120, :100]
+    disc = (rows - 60.3) ** 2 + (cols - 47.6) ** 2 < 20 ** 2
+
+    def label_offset(transform):
+        out = transform({"img": disc * np.float32(200), "label": disc.astype(np.uint8), "gt_fields": ["label"]})
+        image, label = np.asarray(out["img"]).squeeze(), out["label"]
+        assert image.shape == label.shape and label.dtype == np.uint8 and out["gt_fields"] == ["label"]
+        at_rows, at_cols = np.mgrid[:image.shape[0], :image.shape[1]]
+        image_centre = np.array([(image * at_rows).sum(), (image * at_cols).sum()]) / image.sum()
+        return np.array([at_rows[label > 0].mean(), at_cols[label > 0].mean()]) - image_centre
+
+    assert np.abs(label_offset(AlignedResizeStepScaling(factor, factor))).max() < 0.15
+    assert np.abs(label_offset(ResizeStepScaling(factor, factor))).max() > 0.25
+
+
 def test_regionwise_h_maxima_equals_skimage(tio2_release):
     from scipy import ndimage
     from skimage.morphology import h_maxima

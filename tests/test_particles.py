@@ -6,7 +6,7 @@ import pytest
 
 from paddleseg_hru2net.analysis import (feret_diameters, measure_particles, split_particles,
                                         split_touching)
-from paddleseg_hru2net.analysis.particles import contacts_between, drop_small_particles
+from paddleseg_hru2net.analysis.particles import contacts_between, drop_small_particles, separate_touching
 from paddleseg_hru2net.analysis.validation import manual_particle_outcomes, match_particles
 
 
@@ -150,6 +150,42 @@ def test_contacts_between_particles_are_where_two_meet_and_not_their_outlines():
     assert sorted(map(tuple, np.argwhere(contacts))) == [(2, 3), (2, 4), (3, 3), (3, 4)]
     assert not contacts_between(labels > 0).any()  # one particle meets no other
     assert not contacts_between(np.zeros((3, 3), np.int32)).any()
+
+
+def test_touching_particles_are_separated_by_a_line_taken_from_the_smaller():
+    labels = np.zeros((7, 10), np.int32)
+    labels[1:6, 1:6] = 1  # 25 px
+    labels[1:4, 6:9] = 2  # 9 px, touching 1 along columns 5 | 6 in rows 1-3
+    labels[5, 6] = 3      # 1 px, touching 1 at (5, 5) and nothing else
+    separated = separate_touching(labels)
+    # the smaller of each touching pair gives up its pixels on the contact: 2 its column 6 in
+    # rows 1-3, the single pixel 3 all of itself (and the ids are renumbered 1..N)
+    expected = labels.copy()
+    expected[1:4, 6] = 0
+    expected[5, 6] = 0
+    np.testing.assert_array_equal(separated, expected)
+    for axis in (0, 1):  # no two particles 4-neighbours any more
+        a, b = np.moveaxis(separated, axis, 0)[:-1], np.moveaxis(separated, axis, 0)[1:]
+        assert not ((a > 0) & (b > 0) & (a != b)).any()
+    np.testing.assert_array_equal(separate_touching(separated), separated)
+    equal = np.zeros((3, 6), np.int32)
+    equal[:, :3], equal[:, 3:] = 1, 2  # as large: the higher id gives its column
+    assert (separate_touching(equal)[:, 3] == 0).all() and (separate_touching(equal)[:, :3] == 1).all()
+
+
+def test_splitting_with_lines_separates_touching_discs_in_the_labels_only():
+    from paddleseg_hru2net.analysis.workflow import SEMImage, Splitting, analyze_image
+    shape = (60, 90)
+    left, right = disc(shape, (30, 30), 15), disc(shape, (30, 57), 15)  # overlap by 3 px
+    probability = (left | right).astype(np.float32)
+    image = SEMImage("x.png", np.zeros(shape, np.uint8), 0, None, "none (pixels)")
+    touching = analyze_image(image, probability, Splitting(min_depth=2.0))
+    apart = analyze_image(image, probability, Splitting(min_depth=2.0, lines=True))
+    assert touching.labels.max() == apart.labels.max() == 2
+    line = (touching.labels > 0) & (apart.labels == 0)
+    assert 0 < line.sum() <= 2 * 15 + 1 and (line.sum(axis=1) <= 1).all()  # one pixel across each row
+    np.testing.assert_array_equal(apart.mask, touching.mask)  # the mask keeps the model's pixels
+    assert Splitting(**Splitting(lines=True).as_dict()).lines
 
 
 def test_warned_and_unwarned_images_are_scored_apart():

@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_hru2net.analysis.particles import (Particle, drop_small_particles, measure_particles,
-                                                  particle_columns, split_particles)
+                                                  particle_columns, separate_touching, split_particles)
 from paddleseg_hru2net.microscopy.annotations import (Annotation, annotation_mask, drawn_particles, moved,
                                                       find_annotations, find_text, flat_pixels,
                                                       labels_mostly_inside)
@@ -99,7 +99,9 @@ class Splitting:
     validation images of the TiO2 split (never the test images) for the shipped HRU2-Net† by
     ``tools/validate_analysis.py --split val --tune``. ``min_area`` (pixels) leaves smaller
     particles out of the particle table (they stay in the mask): 0 keeps all, as ImageJ's
-    "Analyze Particles" does by default.
+    "Analyze Particles" does by default. ``lines``: touching particles are separated by a 1-px
+    background line in the labels (:func:`separate_touching`), as annotators and ImageJ's
+    Watershed draw them; the mask keeps those pixels.
     """
 
     threshold: float = 0.5
@@ -107,6 +109,7 @@ class Splitting:
     min_depth: float = 0.5
     min_area: int = 0
     min_core_area: int = 0
+    lines: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= self.core_threshold <= 1.0:
@@ -126,15 +129,19 @@ class Splitting:
 
     def labels_of_maps(self, maps: "ParticleMaps") -> np.ndarray:
         """Particle labels of a segmentation's :class:`ParticleMaps`."""
-        labels = split_particles(maps.particle, self.threshold, self.core_threshold, self.min_depth,
-                                 interior=maps.interior, min_core_area=self.min_core_area,
-                                 centres=maps.centre)
+        labels = self.separated(split_particles(maps.particle, self.threshold, self.core_threshold,
+                                                self.min_depth, interior=maps.interior,
+                                                min_core_area=self.min_core_area, centres=maps.centre))
         return drop_small_particles(labels, self.min_area) if self.min_area > 0 else labels
+
+    def separated(self, labels: np.ndarray) -> np.ndarray:
+        """``labels`` with touching particles separated by 1-px lines where ``lines`` is set."""
+        return separate_touching(labels) if self.lines else labels
 
     def as_dict(self) -> dict:
         return {"threshold": self.threshold, "core_threshold": self.core_threshold,
                 "min_depth": self.min_depth, "min_area": self.min_area,
-                "min_core_area": self.min_core_area}
+                "min_core_area": self.min_core_area, "lines": self.lines}
 
 
 SPLITTING_RECORD_KEYS = ("splitting", "splitting_enlarged")
@@ -604,7 +611,8 @@ def analyze_segmentation(image: SEMImage, segmentation: Segmentation,
         result = analyze_image(image, segmentation.probabilities, splitting)
     else:
         mask = particle_maps(segmentation.probabilities).particle > splitting.threshold
-        result = _measured(image, mask, labels_to_grid(splitting.labels(segmentation.at_model_scale), mask))
+        labels = labels_to_grid(splitting.labels(segmentation.at_model_scale), mask)
+        result = _measured(image, mask, splitting.separated(labels))
     to_px = 1.0 / image.pixel_size_nm if image.pixel_size_nm else 1.0
     diameters = [p.equivalent_diameter * to_px for p in result.particles if not p.touches_border]
     result.scale = segmentation.scale.describe()

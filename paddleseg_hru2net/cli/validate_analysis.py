@@ -53,6 +53,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.add_argument(f"--{option}", dest=option.replace("-", "_"), type=float, default=None)
     parser.add_argument("--min-area", dest="min_area", type=int, default=None)
     parser.add_argument("--min-core-area", dest="min_core_area", type=int, default=None)
+    parser.add_argument("--lines", action=argparse.BooleanOptionalAction, default=None,
+                        help="touching particles separated by 1-px lines (as hru2net analyze --lines)")
     parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
                         help="segment at the image's own scale (as hru2net analyze --native-scale)")
     add_augmentation_options(parser)

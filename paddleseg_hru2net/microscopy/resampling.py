@@ -10,7 +10,7 @@ from typing import Callable, Tuple
 import cv2
 import numpy as np
 
-__all__ = ["resample", "resample_labels", "resampled_coverage", "resampled_size"]
+__all__ = ["resample", "resample_labels", "labels_of_size", "resampled_coverage", "resampled_size"]
 
 
 def resampled_size(shape: Tuple[int, ...], factor: float) -> Tuple[int, int]:
@@ -41,7 +41,14 @@ def resample_labels(labels: np.ndarray, factor: float) -> np.ndarray:
     :func:`resample`, and at 0.5x every other such line lost.)"""
     if factor == 1.0:
         return labels.copy()
-    return _voted(labels, factor, _majority_where_mixed, labels.dtype)
+    return labels_of_size(labels, resampled_size(labels.shape, factor))
+
+
+def labels_of_size(labels: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """An integer label or mask image resampled to ``size`` ``(width, height)`` by majority, as
+    :func:`resample_labels` does (pixel centres aligned with OpenCV's bilinear and area resizing
+    of the image to that size); same dtype."""
+    return _voted(labels, size, _majority_where_mixed, labels.dtype)
 
 
 def resampled_coverage(mask: np.ndarray, factor: float) -> np.ndarray:
@@ -49,15 +56,16 @@ def resampled_coverage(mask: np.ndarray, factor: float) -> np.ndarray:
     nonzero pixels cover (exact where the factor is 1/2, 1/4, 2 or 4; else to 1/16), to the
     size :func:`resample` gives: the area a resampled annotation stands for, which no rounding
     to a label image keeps whole."""
-    return _voted(np.asarray(mask) > 0, factor, lambda votes: np.mean(votes, axis=0), np.float32)
+    return _voted(np.asarray(mask) > 0, resampled_size(np.shape(mask), factor),
+                  lambda votes: np.mean(votes, axis=0), np.float32)
 
 
-def _voted(labels: np.ndarray, factor: float, count: Callable[[np.ndarray], np.ndarray],
+def _voted(labels: np.ndarray, size: Tuple[int, int], count: Callable[[np.ndarray], np.ndarray],
            dtype) -> np.ndarray:
-    """The grid :func:`resample` gives for ``factor``, each pixel ``count`` of the values of
+    """A grid of ``size`` ``(width, height)`` over ``labels``, each pixel ``count`` of the values of
     ``labels`` at :data:`_VOTES_PER_AXIS` squared points spread evenly over it (``count`` takes
     the votes ``(votes, rows, W')`` of a band of rows)."""
-    width, height = resampled_size(labels.shape, factor)
+    width, height = size
     offsets = [(k + 0.5) / _VOTES_PER_AXIS for k in range(_VOTES_PER_AXIS)]
     rows = [_source_indices(height, labels.shape[0], offset) for offset in offsets]
     cols = [_source_indices(width, labels.shape[1], offset) for offset in offsets]
