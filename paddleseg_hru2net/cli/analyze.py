@@ -60,7 +60,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="ignore particle cores smaller than this many pixels when splitting")
     parser.add_argument("--lines", action=argparse.BooleanOptionalAction, default=None,
                         help="separate touching particles in the label image by a 1-px background "
-                             "line, as ImageJ's Watershed and most annotators draw them (default: "
+                             "line, as ImageJ's Watershed and many annotators draw them (default: "
                              "as stored with the model)")
     parser.add_argument("--native-scale", "--native_scale", dest="native_scale", action="store_true",
                         help="segment at the image's own scale (default: resample to the model's "
