@@ -8,7 +8,7 @@ real TiO2 masks with opencv-python 4.5.5).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 from scipy import ndimage
@@ -171,13 +171,19 @@ def contacts_between(labels: np.ndarray) -> np.ndarray:
     particle = labels > 0
     touches_other = np.zeros(labels.shape, bool)
     touches_background = np.zeros(labels.shape, bool)
-    for axis in (0, 1):
-        for near, far in ((slice(None, -1), slice(1, None)), (slice(1, None), slice(None, -1))):
-            here = (slice(None),) * axis + (near,)
-            there = (slice(None),) * axis + (far,)
+    for first, second in _four_neighbours():
+        for here, there in ((first, second), (second, first)):
             touches_other[here] |= particle[here] & particle[there] & (labels[here] != labels[there])
             touches_background[here] |= particle[here] & ~particle[there]
     return touches_other & ~touches_background
+
+
+def _four_neighbours() -> Iterator[Tuple[tuple, tuple]]:
+    """Index pairs ``(first, second)`` over an image such that ``image[first]`` and
+    ``image[second]`` are each pixel and its neighbour below, then each pixel and its neighbour
+    to the right: every 4-neighbouring pair once."""
+    for axis in (0, 1):
+        yield (slice(None),) * axis + (slice(None, -1),), (slice(None),) * axis + (slice(1, None),)
 
 
 def separate_touching(labels: np.ndarray) -> np.ndarray:
@@ -190,9 +196,7 @@ def separate_touching(labels: np.ndarray) -> np.ndarray:
     labels = np.asarray(labels)
     areas = np.bincount(labels.ravel())
     line = np.zeros(labels.shape, bool)
-    for axis in (0, 1):
-        first = (slice(None),) * axis + (slice(None, -1),)
-        second = (slice(None),) * axis + (slice(1, None),)
+    for first, second in _four_neighbours():
         a, b = labels[first], labels[second]
         meet = (a > 0) & (b > 0) & (a != b)
         first_gives = meet & ((areas[a] < areas[b]) | ((areas[a] == areas[b]) & (a > b)))

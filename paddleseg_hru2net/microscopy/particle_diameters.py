@@ -17,8 +17,18 @@ __all__ = ["equivalent_diameters", "median_equivalent_diameter"]
 def equivalent_diameters(labels: np.ndarray) -> np.ndarray:
     """Equivalent diameter (px) of every id of ``labels``, indexed by id (0 for the background
     and for ids no pixel has)."""
+    return _diameters_of_areas(_areas(labels))
+
+
+def _areas(labels: np.ndarray) -> np.ndarray:
+    """Pixels of every id of ``labels``, indexed by id (0 for the background)."""
     areas = np.bincount(np.asarray(labels, np.int64).ravel())
     areas[0] = 0
+    return areas
+
+
+def _diameters_of_areas(areas: np.ndarray) -> np.ndarray:
+    """Diameters of the discs of ``areas``."""
     return np.sqrt(4.0 * areas / np.pi)
 
 
@@ -28,8 +38,7 @@ def median_equivalent_diameter(labels: np.ndarray, min_area: int = 0,
     particle) that have at least ``min_area`` pixels, None if there are none. With
     ``leave_out_border_cut``, particles touching the image border are left out where others
     remain (a cut particle looks smaller than it is)."""
-    areas = np.bincount(np.asarray(labels, np.int64).ravel())
-    areas[0] = 0
+    areas = _areas(labels)
     present = areas > 0
     keep = present & (areas >= min_area)
     if leave_out_border_cut:
@@ -39,4 +48,4 @@ def median_equivalent_diameter(labels: np.ndarray, min_area: int = 0,
             keep = whole
     if not keep.any():
         return None
-    return float(np.median(np.sqrt(4.0 * areas[keep] / np.pi)))
+    return float(np.median(_diameters_of_areas(areas[keep])))
