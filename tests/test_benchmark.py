@@ -47,18 +47,23 @@ def test_benchmark_table_and_figures(synthetic_dataset, tmp_path):
 
 def test_analysis_benchmark_without_the_paddle_runs_compares_with_the_default(tmp_path):
     """``--paddle_repeats 0`` leaves the slow Paddle command out: the ratios are then against the
-    default command (it stopped on an empty median before); 0 whole-command repeats is refused."""
+    default command (it stopped on an empty median before); ``--views_also`` adds the command
+    with other views beside it; 0 whole-command repeats and views that are no numbers are refused."""
     from test_analyze import write_sem
     image = tmp_path / "sem.png"
     write_sem(image, 160, 200, seed=9)
     result = run_tool("-m", "paddleseg_hru2net.cli.benchmark_analysis", "--image", str(image),
-                      "--repeats", "1", "--paddle_repeats", "0")
+                      "--repeats", "1", "--paddle_repeats", "0", "--views_also", "1 1.50")
     lines = result.stdout.splitlines()
     assert "| whole command | median s | runs | speed-up vs the default |" in lines
     default_row = next(line for line in lines if line.startswith("| hru2net analyze (default:"))
     assert default_row.endswith("| 1 | 1.00x |")
     assert not any("--backend paddle |" in line for line in lines)
     assert any(line.startswith("| model (windows) |") for line in lines)
+    assert any(line.startswith("| hru2net analyze --views 1 1.5 (") and "| 1 |" in line for line in lines)
+    not_views = run_tool("-m", "paddleseg_hru2net.cli.benchmark_analysis", "--image", str(image),
+                         "--views_also", "1 x", check=False)
+    assert not_views.returncode == 2 and "--views_also takes scale factors" in not_views.stderr
     refused = run_tool("-m", "paddleseg_hru2net.cli.benchmark_analysis", "--image", str(image),
                        "--repeats", "0", check=False)
     assert refused.returncode == 2 and "--repeats must be at least 1" in refused.stderr

@@ -33,9 +33,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each whole command")
     parser.add_argument("--paddle_repeats", type=int, default=1,
                         help="runs of the Paddle command (slow; 0 leaves it out and compares with the default)")
+    parser.add_argument("--views_also", action="append", default=[], metavar="'F [F ...]'",
+                        help="also time the command with --views F ... (repeatable; e.g. '1 1.5' to set "
+                             "a model's recorded views against others)")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.paddle_repeats < 0:
         parser.error("--repeats must be at least 1 and --paddle_repeats at least 0")
+    try:
+        args.views_also = [[f"{float(f):g}" for f in views.split()] for views in args.views_also]
+    except ValueError:
+        parser.error(f"--views_also takes scale factors separated by spaces, got {args.views_also}")
+    if any(not views for views in args.views_also):
+        parser.error("--views_also needs at least one scale factor")
     return args
 
 
@@ -122,6 +131,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     alone = DEFAULT_MODEL if args.model is None and auto_choice_available() else None
     runs: Dict[str, List[float]] = {"default": [], "flips": [], "views": [], "float": [], "paddle": [],
                                     "alone": []}
+    other_views = {" ".join(views): views for views in args.views_also}
+    runs.update({f"views {name}": [] for name in other_views})
     for index in range(max(args.repeats, args.paddle_repeats)):
         if index < args.repeats:
             runs["default"].append(time_command(_command(args.image, None, args.model,
@@ -130,6 +141,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                        os.path.join(work, f"flips{index}"), ["--flips"])))
             runs["views"].append(time_command(_command(args.image, None, args.model,
                                                        os.path.join(work, f"views{index}"), ["--views", "1"])))
+            for number, (name, views) in enumerate(other_views.items()):
+                runs[f"views {name}"].append(time_command(_command(
+                    args.image, None, args.model, os.path.join(work, f"views{number}_{index}"), ["--views", *views])))
             if alone:
                 runs["alone"].append(time_command(_command(args.image, None, alone,
                                                            os.path.join(work, f"alone{index}"))))
@@ -159,6 +173,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     row(f"hru2net analyze --flips ({backend}; {flips / default:.2f}x the default's time)", "flips")
     as_it_is = statistics.median(runs["views"])
     row(f"hru2net analyze --views 1 ({backend}; the default takes {default / as_it_is:.2f}x its time)", "views")
+    for name in other_views:
+        seconds = statistics.median(runs[f"views {name}"])
+        row(f"hru2net analyze --views {name} ({backend}; the default takes {default / seconds:.2f}x its time)",
+            f"views {name}")
     if runs["alone"]:
         by_itself = statistics.median(runs["alone"])
         row(f"hru2net analyze --model {alone} (no automatic choice; the default takes "
