@@ -129,19 +129,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     from paddleseg_hru2net.inference.source import DEFAULT_MODEL, auto_choice_available
     # the automatic choice checks the specialist against the generalist: what that costs
     alone = DEFAULT_MODEL if args.model is None and auto_choice_available() else None
-    runs: Dict[str, List[float]] = {"default": [], "flips": [], "views": [], "float": [], "paddle": [],
-                                    "alone": []}
-    other_views = {" ".join(views): views for views in args.views_also}
-    runs.update({f"views {name}": [] for name in other_views})
+    runs: Dict[str, List[float]] = {"default": [], "flips": [], "float": [], "paddle": [], "alone": []}
+    # the image as it is only, then the views asked for
+    view_sets = {" ".join(views): views for views in [["1"], *args.views_also]}
+    runs.update({f"views {name}": [] for name in view_sets})
     for index in range(max(args.repeats, args.paddle_repeats)):
         if index < args.repeats:
             runs["default"].append(time_command(_command(args.image, None, args.model,
                                                          os.path.join(work, f"default{index}"))))
             runs["flips"].append(time_command(_command(args.image, None, args.model,
                                                        os.path.join(work, f"flips{index}"), ["--flips"])))
-            runs["views"].append(time_command(_command(args.image, None, args.model,
-                                                       os.path.join(work, f"views{index}"), ["--views", "1"])))
-            for number, (name, views) in enumerate(other_views.items()):
+            for number, (name, views) in enumerate(view_sets.items()):
                 runs[f"views {name}"].append(time_command(_command(
                     args.image, None, args.model, os.path.join(work, f"views{number}_{index}"), ["--views", *views])))
             if alone:
@@ -171,9 +169,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     row(f"hru2net analyze (default: {backend})", "default")
     flips = statistics.median(runs["flips"])
     row(f"hru2net analyze --flips ({backend}; {flips / default:.2f}x the default's time)", "flips")
-    as_it_is = statistics.median(runs["views"])
-    row(f"hru2net analyze --views 1 ({backend}; the default takes {default / as_it_is:.2f}x its time)", "views")
-    for name in other_views:
+    for name in view_sets:
         seconds = statistics.median(runs[f"views {name}"])
         row(f"hru2net analyze --views {name} ({backend}; the default takes {default / seconds:.2f}x its time)",
             f"views {name}")
