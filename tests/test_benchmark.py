@@ -48,7 +48,7 @@ def test_benchmark_table_and_figures(synthetic_dataset, tmp_path):
 def test_analysis_benchmark_without_the_paddle_runs_compares_with_the_default(tmp_path):
     """``--paddle_repeats 0`` leaves the slow Paddle command out: the ratios are then against the
     default command (it stopped on an empty median before); ``--views_also`` adds the command
-    with other views beside it; 0 whole-command repeats and views that are no numbers are refused."""
+    with other views beside it; 0 whole-command repeats and views that are not positive numbers are refused (before any run)."""
     from test_analyze import write_sem
     image = tmp_path / "sem.png"
     write_sem(image, 160, 200, seed=9)
@@ -61,9 +61,10 @@ def test_analysis_benchmark_without_the_paddle_runs_compares_with_the_default(tm
     assert not any("--backend paddle |" in line for line in lines)
     assert any(line.startswith("| model (windows) |") for line in lines)
     assert any(line.startswith("| hru2net analyze --views 1 1.5 (") and "| 1 |" in line for line in lines)
-    not_views = run_tool("-m", "paddleseg_hru2net.cli.benchmark_analysis", "--image", str(image),
-                         "--views_also", "1 x", check=False)
-    assert not_views.returncode == 2 and "--views_also takes scale factors" in not_views.stderr
+    for not_views in ("1 x", "1 0", ""):
+        refused_views = run_tool("-m", "paddleseg_hru2net.cli.benchmark_analysis", "--image", str(image),
+                                 "--views_also", not_views, check=False)
+        assert refused_views.returncode == 2 and "--views_also takes positive scale factors" in refused_views.stderr
     refused = run_tool("-m", "paddleseg_hru2net.cli.benchmark_analysis", "--image", str(image),
                        "--repeats", "0", check=False)
     assert refused.returncode == 2 and "--repeats must be at least 1" in refused.stderr

@@ -40,11 +40,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.repeats < 1 or args.paddle_repeats < 0:
         parser.error("--repeats must be at least 1 and --paddle_repeats at least 0")
     try:
-        args.views_also = [[f"{float(f):g}" for f in views.split()] for views in args.views_also]
+        factors = [[float(f) for f in views.split()] for views in args.views_also]
     except ValueError:
-        parser.error(f"--views_also takes scale factors separated by spaces, got {args.views_also}")
-    if any(not views for views in args.views_also):
-        parser.error("--views_also needs at least one scale factor")
+        factors = [[]]
+    if any(not views or min(views) <= 0 for views in factors):
+        parser.error(f"--views_also takes positive scale factors separated by spaces, got {args.views_also}")
+    args.views_also = [[f"{f:g}" for f in views] for views in factors]
     return args
 
 
