@@ -9,7 +9,7 @@ import yaml
 
 from paddleseg_hru2net.files import write_json, write_text
 
-__all__ = ["TeeStream", "crop_size_of", "training_metadata", "write_run_record", "read_run_record"]
+__all__ = ["TeeStream", "crop_size_of", "training_metadata", "write_run_record", "run_file", "read_run_record"]
 
 META_FILE = "train_meta.json"
 
@@ -81,16 +81,22 @@ def write_run_record(save_dir: str, config, metadata: Dict[str, Any]) -> None:
     write_json(os.path.join(save_dir, META_FILE), metadata)
 
 
-def record_path(weights_path: Optional[str]) -> Optional[str]:
-    """The ``train_meta.json`` of the run a weights file belongs to (beside it or one folder up)."""
+def run_file(weights_path: Optional[str], name: str) -> Optional[str]:
+    """The file ``name`` of the run a weights file belongs to (beside it, or one folder up as for
+    a checkpoint ``iter_N/model.pdparams``); None if there is none."""
     if not weights_path:
         return None
     folder = os.path.dirname(os.path.abspath(weights_path))
     for candidate in (folder, os.path.dirname(folder)):
-        path = os.path.join(candidate, META_FILE)
+        path = os.path.join(candidate, name)
         if os.path.isfile(path):
             return path
     return None
+
+
+def record_path(weights_path: Optional[str]) -> Optional[str]:
+    """The ``train_meta.json`` of the run a weights file belongs to (beside it or one folder up)."""
+    return run_file(weights_path, META_FILE)
 
 
 def read_run_record(weights_path: Optional[str]) -> Dict[str, Any]:

@@ -116,19 +116,11 @@ def build(builder, attribute: str, config_path: str):
 def load_weights(model, path: Optional[str]) -> None:
     """Load a ``.pdparams`` file into ``model`` with a clear error if it is missing, corrupt or
     does not fit."""
-    import paddle
+    from paddleseg_hru2net.checkpoints import read_state_dict
     if path is None:
         raise InputError("--model_path is required: the .pdparams file written by training "
                          "(e.g. output/best_model/model.pdparams)")
-    if not os.path.isfile(path):
-        raise InputError(f"model weights {path} do not exist")
-    try:
-        state = paddle.load(path)
-    except Exception as error:  # Paddle raises many types for a damaged file
-        raise InputError(f"{path}: cannot read these weights ({type(error).__name__}); the file is "
-                         f"damaged or not a .pdparams file - use another checkpoint") from error
-    if not isinstance(state, dict):
-        raise InputError(f"{path}: not a .pdparams state dict")
+    state = read_state_dict(path)
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     mismatched = [k for k in own if k in state and list(state[k].shape) != list(own[k].shape)]
