@@ -16,14 +16,18 @@ __all__ = ["split_image_ids", "release_samples", "list_samples", "predicted_clas
            "evaluate_whole_images"]
 
 
-def split_image_ids(manifest_path: str, split: str) -> list:
-    """Source image ids of ``split`` (or ``all``) recorded in a prepared dataset's manifest.json."""
+def _read_manifest(manifest_path: str, prepared_by: str) -> dict:
     try:
         with open(manifest_path) as handle:
-            manifest = json.load(handle)
+            return json.load(handle)
     except (OSError, ValueError) as error:
         raise InputError(f"{manifest_path}: cannot read the manifest ({error}); prepare the data "
-                         f"with hru2net-prepare-tio2") from error
+                         f"with {prepared_by}") from error
+
+
+def split_image_ids(manifest_path: str, split: str) -> list:
+    """Source image ids of ``split`` (or ``all``) recorded in a prepared dataset's manifest.json."""
+    manifest = _read_manifest(manifest_path, "hru2net-prepare-tio2")
     if manifest.get("leaks_between_splits"):
         raise InputError(f"{manifest_path}: the paper protocol's splits share source images; "
                          f"whole-image evaluation needs a split by image")
@@ -32,6 +36,17 @@ def split_image_ids(manifest_path: str, split: str) -> list:
     ids = manifest["source_images"].get(split)
     if not ids:
         raise InputError(f"{manifest_path}: no source images in split {split!r}")
+    return list(ids)
+
+
+def emps_val_ids(manifest_path: str) -> list:
+    """The EMPS image ids a generalist's dataset (``hru2net-prepare-generalist --emps``) holds out
+    for validation, from its manifest.json."""
+    manifest = _read_manifest(manifest_path, "hru2net-prepare-generalist --emps")
+    ids = manifest.get("sources", {}).get("emps", {}).get("val_ids")
+    if not ids:
+        raise InputError(f"{manifest_path}: no EMPS val images in this manifest; give the manifest.json "
+                         f"of a dataset made by hru2net-prepare-generalist --emps")
     return list(ids)
 
 

@@ -324,6 +324,22 @@ def test_validation_tool_will_not_tune_on_the_test_images(tmp_path):
     assert result.returncode == 2 and "use values between 0 and 1" in result.stderr
 
 
+def test_validation_tool_names_a_missing_or_wrong_manifest_before_loading_a_model(tmp_path):
+    from conftest import run_tool
+    emps = ["tools/validate_analysis.py", "--emps", str(tmp_path), "--split", "val", "--manifest"]
+    result = run_tool(*emps, str(tmp_path / "missing.json"), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "missing.json: cannot read the manifest" in result.stderr
+    assert "hru2net-prepare-generalist" in result.stderr and "exporting" not in result.stdout
+    tio2_only = tmp_path / "tio2.json"
+    tio2_only.write_text(json.dumps({"source_images": {"val": ["a"]}}))
+    result = run_tool(*emps, str(tio2_only), check=False)
+    assert result.returncode == 2 and "no EMPS val images" in result.stderr and "Traceback" not in result.stderr
+    result = run_tool("tools/validate_analysis.py", "--release", str(tmp_path), "--manifest", str(tio2_only),
+                      "--split", "test", check=False)
+    assert result.returncode == 2 and "no source images in split 'test'" in result.stderr
+
+
 def test_labels_made_at_the_model_scale_map_back_onto_the_image_grid():
     """Two touching discs labelled at a third of the image's scale: on the image's grid they stay
     two particles, cover exactly the image's mask, and keep their sizes."""

@@ -77,21 +77,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def sample_ids(args) -> List[str]:
+    """The ids of the images ``args`` choose: EMPS val images, or a split of the TiO2 release."""
+    from paddleseg_hru2net.evaluation import emps_val_ids, split_image_ids
+    if args.emps:
+        if args.split != "val":
+            raise UserError("--emps evaluates the EMPS images held out for validation: --split val")
+        return emps_val_ids(args.manifest)
+    if not args.release:
+        raise UserError("give --release (TiO2) or --emps")
+    return split_image_ids(args.manifest, args.split)
+
+
 def manual_samples(args):
     """``(SEMImage, manual mask or instance map)`` of the chosen images."""
-    import json
-
     from paddleseg_hru2net.analysis.workflow import SEMImage, load_sem_image, read_drawn_pixel_size
     from paddleseg_hru2net.datasets.generalist import read_emps_sample
     from paddleseg_hru2net.datasets.tio2_release import find_pairs, load_sample
-    from paddleseg_hru2net.evaluation import split_image_ids
     from paddleseg_hru2net.microscopy.conditioning import condition_for_model
     if args.emps:
-        with open(args.manifest) as handle:
-            ids = json.load(handle)["sources"]["emps"]["val_ids"]
-        if args.split != "val":
-            raise UserError("--emps evaluates the EMPS images held out for validation: --split val")
-        for image_id in ids:
+        for image_id in sample_ids(args):
             grey, instances = read_emps_sample(args.emps, image_id)
             grey, notes = condition_for_model(grey)  # as load_sem_image does
             image = SEMImage(f"{image_id}.png", grey, 0, None, "none (pixels)", notes)
@@ -99,9 +104,7 @@ def manual_samples(args):
                 read_drawn_pixel_size(image)
             yield image, instances
         return
-    if not args.release:
-        raise UserError("give --release (TiO2) or --emps")
-    wanted = set(split_image_ids(args.manifest, args.split))
+    wanted = set(sample_ids(args))
     for pair in [p for p in find_pairs(args.release) if p.image_id in wanted]:
         yield load_sem_image(pair.image_path), load_sample(pair).label
 
@@ -242,6 +245,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UserError(f"{SEVERAL_FACTORS_NEED_NM}: the EMPS images have one only with --scale-bars")
     if args.tune_enlarged and not args.tune:
         raise UserError("--tune-enlarged says which settings --tune chooses: add --tune")
+    sample_ids(args)  # a bad manifest or split fails here, before any model is loaded
     from paddleseg_hru2net.analysis.validation import (comparison_table, compare_with_manual, outcome_table,
                                                        summarise, warning_table)
     from paddleseg_hru2net.cli.analyze import analysis_models, segmentation_function
