@@ -23,7 +23,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional, Sequence
 
-from paddleseg_hru2net.cli.common import doc_parser, friendly_main
+from paddleseg_hru2net.cli.common import UserError, doc_parser, friendly_main, positive_views
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -42,10 +42,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     try:
         factors = [[float(f) for f in views.split()] for views in args.views_also]
     except ValueError:
-        factors = [[]]
-    if any(not views or min(views) <= 0 for views in factors):
-        parser.error(f"--views_also takes positive scale factors separated by spaces, got {args.views_also}")
-    args.views_also = [[f"{f:g}" for f in views] for views in factors]
+        raise UserError(f"--views_also takes positive scale factors separated by spaces, got {args.views_also}")
+    args.views_also = [[f"{f:g}" for f in positive_views(views, "--views_also")] for views in factors]
     return args
 
 

@@ -97,10 +97,10 @@ def add_augmentation_options(parser) -> None:
                              "recorded with the model (the TiO2 specialist: 1 1.5, the generalist: 1)")
 
 
-def positive_views(values: Optional[List[float]]) -> Optional[List[float]]:
-    """Check ``--views``: positive scale factors."""
-    if values is not None and min(values) <= 0:
-        raise UserError(f"--views takes positive scale factors, got {' '.join(map(str, values))}")
+def positive_views(values: Optional[List[float]], option: str = "--views") -> Optional[List[float]]:
+    """Check a views option (``--views``): one or more positive scale factors."""
+    if values is not None and (not values or min(values) <= 0):
+        raise UserError(f"{option} takes positive scale factors, got {' '.join(map(str, values)) or 'none'}")
     return values
 
 
