@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from paddleseg_hru2net.errors import InputError
 
 __all__ = ["ImageReadError", "read_grey", "read_label", "atomic_path", "write_png", "write_text",
-           "write_json", "captured_output"]
+           "write_json", "staged_folder", "captured_output"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -96,6 +97,38 @@ def write_text(path: PathLike, text: str) -> None:
 
 def write_json(path: PathLike, data: object) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _staging_folder(out_dir: str, overwrite: bool, error: type = FileExistsError) -> str:
+    """A fresh hidden folder beside ``out_dir`` to write a dataset or a model into before publishing it.
+
+    Raises ``error`` if ``out_dir`` exists and ``overwrite`` is false.
+    """
+    if os.path.exists(out_dir) and not overwrite:
+        raise error(f"{out_dir} exists; pass --overwrite to replace it")
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=parent)
+
+
+def _publish_folder(staging: str, out_dir: str) -> None:
+    """Put a complete staging folder in the place of ``out_dir`` (replacing an old one)."""
+    if os.path.exists(out_dir):
+        shutil.rmtree(out_dir)
+    os.replace(staging, out_dir)
+
+
+@contextmanager
+def staged_folder(out_dir: str, overwrite: bool, error: type = FileExistsError) -> Iterator[str]:
+    """Yield a staging folder for ``out_dir``; publish it when the block succeeds, remove it
+    when it fails, so ``out_dir`` is either complete or untouched."""
+    staging = _staging_folder(out_dir, overwrite, error)
+    try:
+        yield staging
+        _publish_folder(staging, out_dir)
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging)
 
 
 @contextmanager

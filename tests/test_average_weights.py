@@ -55,3 +55,20 @@ def test_bad_invocations_exit_2_with_one_line_and_write_nothing(tmp_path, capsys
     assert (taken / "model.pdparams").read_text() == "keep me"
     assert main(["--weights", first, str(tmp_path / "missing.pdparams"), "--out", str(tmp_path / "m")]) == 2
     assert "missing.pdparams do not exist" in capsys.readouterr().err
+
+
+def test_a_failure_while_writing_leaves_no_folder_behind(tmp_path, monkeypatch):
+    import pytest
+
+    from paddleseg_hru2net import files
+    weights = [write_run(tmp_path / f"run{i}", scale) for i, scale in enumerate((1.0, 2.0))]
+
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(files, "write_json", disk_full)  # the record is the last file written
+    out = tmp_path / "soup"
+    with pytest.raises(OSError):
+        main(["--weights", *weights, "--out", str(out)])
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run0", "run1"]  # no staging folder left

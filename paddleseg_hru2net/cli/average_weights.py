@@ -45,7 +45,7 @@ def _config_of(args) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     from paddleseg_hru2net.checkpoints import average_weights_files
-    from paddleseg_hru2net.files import atomic_path, write_json
+    from paddleseg_hru2net.files import staged_folder, write_json
     from paddleseg_hru2net.run_records import META_FILE, read_run_record
 
     if len(args.weights) < 2:
@@ -54,12 +54,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise UserError(f"--out {args.out} exists and is not empty; name a new folder")
     config = _config_of(args)
     record = dict(read_run_record(args.weights[0]))
-    print(f"averaging {len(args.weights)} weights files", flush=True)
-    names = average_weights_files(args.weights, os.path.join(args.out, "model.pdparams"))
-    with atomic_path(os.path.join(args.out, "config.yml")) as temporary:
-        shutil.copyfile(config, temporary)
     record["averaged_from"] = [os.path.abspath(path) for path in args.weights]
-    write_json(os.path.join(args.out, META_FILE), record)
+    print(f"averaging {len(args.weights)} weights files", flush=True)
+    # the folder appears whole or not at all: written beside --out, then renamed to it
+    with staged_folder(args.out, overwrite=True) as staging:  # --out is absent or empty here
+        names = average_weights_files(args.weights, os.path.join(staging, "model.pdparams"))
+        shutil.copyfile(config, os.path.join(staging, "config.yml"))
+        write_json(os.path.join(staging, META_FILE), record)
     print(f"wrote {args.out}: model.pdparams ({len(names)} parameters, the mean of {len(args.weights)} "
           f"files), config.yml, {META_FILE}")
     return 0

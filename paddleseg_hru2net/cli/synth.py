@@ -9,9 +9,9 @@ from typing import List, Optional
 from tqdm import tqdm
 
 from paddleseg_hru2net.cli.common import UserError, friendly_main
-from paddleseg_hru2net.datasets.layout import staged_folder, write_lists, write_sample
+from paddleseg_hru2net.datasets.layout import write_lists, write_sample
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_image
-from paddleseg_hru2net.files import write_json
+from paddleseg_hru2net.files import staged_folder, write_json
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -29,11 +29,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from paddleseg_hru2net.datasets.instance_targets import CONTACT_CLASSES, contact_target
-from paddleseg_hru2net.datasets.layout import SPLITS, staged_folder, write_lists, write_sample
+from paddleseg_hru2net.datasets.layout import SPLITS, write_lists, write_sample
 from paddleseg_hru2net.datasets.tio2_release import split_by_image
 from paddleseg_hru2net.datasets.synthetic import SyntheticSEMConfig, generate_sem_instances
 from paddleseg_hru2net.errors import InputError
-from paddleseg_hru2net.files import ImageReadError, read_grey, write_json
+from paddleseg_hru2net.files import ImageReadError, read_grey, staged_folder, write_json
 
 __all__ = ["GeneralistDataError", "emps_ids", "read_emps_sample", "particles_are_darker",
            "resampled_sample", "to_particle_diameter", "prepare_generalist"]

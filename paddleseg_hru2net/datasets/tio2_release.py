@@ -22,9 +22,9 @@ from paddleseg_hru2net.errors import InputError
 from paddleseg_hru2net.datasets.instance_targets import (CENTRE_CLASSES, CONTACT_CLASSES,
                                                          centre_target, contact_target,
                                                          instances_from_mask)
-from paddleseg_hru2net.datasets.layout import SPLITS, staged_folder, write_lists, write_sample
+from paddleseg_hru2net.datasets.layout import SPLITS, write_lists, write_sample
 from paddleseg_hru2net.microscopy.data_bar import sample_rows
-from paddleseg_hru2net.files import ImageReadError, read_grey, write_json
+from paddleseg_hru2net.files import ImageReadError, read_grey, staged_folder, write_json
 
 __all__ = ["ReleaseError", "SourcePair", "Sample", "RELEASE_IMAGES", "RELEASE_MASKS",
            "find_pairs", "load_sample", "tile_positions", "tiles_of", "split_by_image",
