@@ -95,7 +95,7 @@ def emps_val():
     args = validate_analysis.parse_args(["--emps", EMPS, "--manifest", "data/generalist_r2/manifest.json",
                                          "--split", "val", "--backend", "onnxruntime"])
     segment = segmentation_function(analysis_models(args), args.native_scale)
-    for image, manual, segmentation, _ in validate_analysis.segmented_samples(args, segment):
+    for image, manual, segmentation, _ in validate_analysis.segmented_samples(args, segment, rescale=1.0):
         yield image.grey, _labels_before_marks(image, segmentation, analyze_segmentation), manual > 0
 
 
