@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import paddle
+import pytest
 
 from paddleseg_hru2net.cli.average_weights import main
 
@@ -53,13 +54,16 @@ def test_bad_invocations_exit_2_with_one_line_and_write_nothing(tmp_path, capsys
     second = write_run(tmp_path / "c", 3.0)
     assert main(["--weights", first, second, "--out", str(taken)]) == 2
     assert (taken / "model.pdparams").read_text() == "keep me"
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me too")
+    assert main(["--weights", first, second, "--out", str(a_file)]) == 2
+    assert a_file.read_text() == "keep me too"
+    assert "not an empty folder" in capsys.readouterr().err
     assert main(["--weights", first, str(tmp_path / "missing.pdparams"), "--out", str(tmp_path / "m")]) == 2
     assert "missing.pdparams do not exist" in capsys.readouterr().err
 
 
 def test_a_failure_while_writing_leaves_no_folder_behind(tmp_path, monkeypatch):
-    import pytest
-
     from paddleseg_hru2net import files
     weights = [write_run(tmp_path / f"run{i}", scale) for i, scale in enumerate((1.0, 2.0))]
 

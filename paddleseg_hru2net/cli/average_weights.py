@@ -50,8 +50,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     if len(args.weights) < 2:
         raise UserError("--weights needs two or more .pdparams files to average")
-    if os.path.exists(args.out) and os.listdir(args.out):
-        raise UserError(f"--out {args.out} exists and is not empty; name a new folder")
+    if os.path.exists(args.out) and (not os.path.isdir(args.out) or os.listdir(args.out)):
+        raise UserError(f"--out {args.out} exists and is not an empty folder; name a new folder")
     config = _config_of(args)
     record = dict(read_run_record(args.weights[0]))
     record["averaged_from"] = [os.path.abspath(path) for path in args.weights]
