@@ -54,11 +54,14 @@ def test_bad_invocations_exit_2_with_one_line_and_write_nothing(tmp_path, capsys
     second = write_run(tmp_path / "c", 3.0)
     assert main(["--weights", first, second, "--out", str(taken)]) == 2
     assert (taken / "model.pdparams").read_text() == "keep me"
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and str(taken) in error[0] and "not an empty folder" in error[0]
     a_file = tmp_path / "notes.txt"
     a_file.write_text("keep me too")
     assert main(["--weights", first, second, "--out", str(a_file)]) == 2
     assert a_file.read_text() == "keep me too"
-    assert "not an empty folder" in capsys.readouterr().err
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and str(a_file) in error[0] and "not an empty folder" in error[0]
     assert main(["--weights", first, str(tmp_path / "missing.pdparams"), "--out", str(tmp_path / "m")]) == 2
     assert "missing.pdparams do not exist" in capsys.readouterr().err
 
