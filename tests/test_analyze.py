@@ -782,9 +782,12 @@ def test_a_grey_value_scale_is_refined_by_the_models_own_measurement(monkeypatch
 
 
 def test_a_refined_scale_whose_segmentation_is_less_plausible_is_not_taken(monkeypatch):
-    """Where the particles at the refined scale are markedly less convex than at the first
-    (fragments of large particles, read as small ones), the first segmentation stands and the
-    scale says why; a measurement that asks for about the same scale costs no second pass."""
+    """Where the particles at the refined scale (x1.9) are markedly less convex than at the first
+    (fragments of large particles, read as small ones), that segmentation is not taken and the
+    scale says why; climbing from the first scale (x0.667) goes no further than the last scale
+    still as plausible (the fake solidity drops past 256 px: x1, the 12 px discs measuring half
+    the model's size there); a measurement that asks for about the same scale costs no second
+    pass."""
     from paddleseg_hru2net.analysis import contrast, scale
     from paddleseg_hru2net.analysis.workflow import REFINED_SOLIDITY_LOSS, SEMImage, segment_image
     monkeypatch.setattr(scale, "diameter_from_autocorrelation", lambda grey: 36.0)
@@ -792,8 +795,9 @@ def test_a_refined_scale_whose_segmentation_is_less_plausible_is_not_taken(monke
     monkeypatch.setattr(contrast, "particle_solidity", less_convex_when_enlarged)
     image = SEMImage("discs.png", _discs(12), 0, None, "none (pixels)")
     segmentation = segment_image(image, _refining_model())
-    assert segmentation.scale.factor == round(24.0 / 36.0, 4)
+    assert segmentation.scale.factor == 1.0 and image.grey.shape[-1] <= 256
     assert "not refined: the model's segmentation at x1.9" in segmentation.scale.describe()
+    assert "climbed" in segmentation.scale.describe()
     factors = []
     probabilities_at = scale.probabilities_at
     monkeypatch.setattr(scale, "probabilities_at", lambda s, g, f: factors.append(f) or probabilities_at(s, g, f))
@@ -807,17 +811,67 @@ def test_a_refined_scale_is_refined_again_where_its_particles_still_ask_for_anot
     ones) measures them too large at the native scale: 19.5 px for its 24 asks for only x1.23,
     and there the particles, better split, measure 20 px: they ask for x1.48, where they measure
     its size. Both steps are taken, and the scale says so twice (the fake measurement is told
-    apart by the segmentation's width: 200 px native, 246 at x1.23, 295 at x1.48)."""
+    apart by the segmentation's width: 200 px native, 246 at x1.23, 295 at x1.48); the climb
+    above it stops at once (418 px, x2.09: 34 px, past 1.3 times the model's size)."""
     from paddleseg_hru2net.analysis import scale, workflow
     from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
     monkeypatch.setattr(scale, "diameter_from_autocorrelation", lambda grey: 24.0)
-    measured_at_width = {200: 19.5, 246: 20.0, 295: 23.5}
+    measured_at_width = {200: 19.5, 246: 20.0, 295: 23.5, 418: 34.0}
     monkeypatch.setattr(workflow, "_median_diameter",
                         lambda probabilities, splitting: measured_at_width[probabilities.shape[-1]])
     image = SEMImage("discs.png", _discs(20, count_per_side=5, size=200), 0, None, "none (pixels)")
     segmentation = segment_image(image, _refining_model())
     assert segmentation.scale.factor == round(round(24.0 / 19.5, 4) * 24.0 / 20.0, 4)
     assert segmentation.scale.describe().count("refined by the model's own measurement") == 2
+
+
+def test_a_refined_scale_climbs_while_its_particles_measure_no_more_than_the_models(monkeypatch):
+    """A model that merges touching particles measures its merged ones near its own size, so a
+    grey-value estimate (48 px, twice the model's 24: an agglomerate read as a particle) measures
+    23 px at x0.5 and asks for no refinement. Enlarged step by step (x0.71, then x1), the
+    particles measure 26 and 28 px (at most 1.3 x 24 = 31.2) and are taken; at x1.41 they measure
+    33 px and the climb stops: the image is segmented at x1, the scale says it climbed. Nine
+    particles (fewer than ten) are no ground to climb from, and a model that records plain
+    ``grey_values`` stays at the estimate. A step the warnings would distrust (low confidence,
+    particles over most of it) ends the climb below it; a distrusted start has none."""
+    from dataclasses import replace as replaced
+    from paddleseg_hru2net.analysis import scale, workflow
+    from paddleseg_hru2net.analysis.workflow import SEMImage, segment_image
+    from paddleseg_hru2net.microscopy.resampling import resampled_size
+    monkeypatch.setattr(scale, "diameter_from_autocorrelation", lambda grey: 48.0)
+    width_at = lambda factor: resampled_size((200, 200), factor)[0]
+    measured_at_width = {width_at(0.5): 23.0, width_at(0.7071): 26.0, 200: 28.0, width_at(1.4142): 33.0}
+    monkeypatch.setattr(workflow, "_median_diameter",
+                        lambda probabilities, splitting: measured_at_width[probabilities.shape[-1]])
+    model = _refining_model(flips=True)
+    image = SEMImage("discs.png", _discs(20, count_per_side=5, size=200), 0, None, "none (pixels)")
+    segmentation = segment_image(image, model)
+    assert segmentation.scale.factor == 1.0
+    assert "climbed while its particles measured at most 1.3 times" in segmentation.scale.describe()
+    assert segmentation.probabilities.shape[-2:] == (200, 200)
+    few = SEMImage("nine.png", _discs(20, count_per_side=3, size=200), 0, None, "none (pixels)")
+    assert segment_image(few, model).scale.factor == 0.5
+    plain = replaced(model, feed=replaced(model.feed, size_from="grey_values"))
+    assert segment_image(image, plain).scale.factor == 0.5
+    distrusted_from_width = lambda width: (lambda particle: "doubt" if particle.shape[-1] >= width else None)
+    monkeypatch.setattr(workflow, "first_pass_doubt", distrusted_from_width(200))
+    assert segment_image(image, model).scale.factor == 0.7071
+    monkeypatch.setattr(workflow, "first_pass_doubt", distrusted_from_width(width_at(0.5)))
+    assert segment_image(image, model).scale.factor == 0.5
+
+
+def test_a_climbing_step_enlarges_by_the_square_root_of_two_within_the_limits():
+    """Each step multiplies the factor by 1.414; a factor near 1 becomes 1 (the image as it is);
+    no step passes the largest factor or the pixels an enlarged image may have."""
+    from paddleseg_hru2net.analysis.scale import (MAX_FACTOR, MAX_SCALED_PIXELS, ScaleChoice,
+                                                  climbing_factor)
+    step = climbing_factor(ScaleChoice(0.25, "estimated from the grey values"), (400, 400))
+    assert step.factor == round(0.25 * 2 ** 0.5, 4) and step.split_at_model_scale
+    assert climbing_factor(ScaleChoice(0.7, "x"), (400, 400)).factor == 1.0
+    assert climbing_factor(ScaleChoice(MAX_FACTOR / 1.2, "x"), (100, 100)) is None
+    side = int((MAX_SCALED_PIXELS / 2.0) ** 0.5)
+    assert climbing_factor(ScaleChoice(1.0, "x"), (side, side)) is not None
+    assert climbing_factor(ScaleChoice(1.0, "x"), (side + 10, side + 10)) is None
 
 
 def test_a_refinement_that_would_leave_too_little_of_the_image_is_not_asked_for():

@@ -28,7 +28,9 @@ from paddleseg_hru2net.microscopy.pixel_size import read_pixel_size_nm
 from paddleseg_hru2net.files import ImageReadError, atomic_path, write_json, write_png, write_text
 from paddleseg_hru2net.microscopy.conditioning import condition_for_model
 from paddleseg_hru2net.microscopy.reading import IMAGE_SUFFIXES, MIN_SIDE, read_microscope_image
-from paddleseg_hru2net.analysis.scale import (ScaleChoice, choose_scale, labels_to_grid, refined_factor,
+from paddleseg_hru2net.analysis.scale import (CLIMB_AGREEMENT, MIN_PARTICLES_TO_CLIMB, ScaleChoice,
+                                              choose_scale, climbing_factor, first_pass_doubt,
+                                              labels_to_grid, refined_factor, resample,
                                               scaled_probabilities)
 from paddleseg_hru2net.analysis.run_folder import (done_record, output_stems, prepare_output_folder,
                                                    check_same_settings)
@@ -549,7 +551,44 @@ def _refined(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
                                                       splittings)
         if not moved:
             break
-    return segmentation
+    return _climbed(segmentation, grey, pixel_size_nm, segmenter, splittings)
+
+
+def _climbed(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Optional[float], segmenter,
+             splittings: ModelSplittings) -> Segmentation:
+    """``segmentation`` (at a refined grey-value scale), or ``grey`` segmented again at the
+    largest of the scales above it, one :func:`~paddleseg_hru2net.analysis.scale.climbing_factor`
+    step at a time, whose particles (split with the model's settings) all along still measure at
+    most :data:`~paddleseg_hru2net.analysis.scale.CLIMB_AGREEMENT` times the model's size and
+    stay as plausible as ``segmentation``'s (:func:`_as_plausible`) and raise none of the
+    warnings' doubts (:func:`~paddleseg_hru2net.analysis.scale.first_pass_doubt`), where
+    ``segmentation`` has :data:`~paddleseg_hru2net.analysis.scale.MIN_PARTICLES_TO_CLIMB`
+    particles or more and no such doubt. The
+    steps are judged on the image alone (no flipped copies, no further views); only the scale
+    reached is segmented the model's whole way."""
+    reference = segmentation.at_segmentation_scale
+    labels = splittings.for_scale(segmentation.scale).labels(reference)
+    if (np.count_nonzero(np.bincount(labels.ravel())[1:] >= 9) < MIN_PARTICLES_TO_CLIMB
+            or first_pass_doubt(particle_maps(reference).particle) is not None):
+        return segmentation
+    model_px = segmenter.feed.particle_diameter_px
+    probe = replace(segmenter.with_flips(False).with_views((1.0,)), model_seconds=0.0)
+    reached = None
+    step = climbing_factor(segmentation.scale, grey.shape)
+    while step is not None:
+        scaled = probe.probabilities(grey if step.factor == 1.0 else resample(grey, step.factor))
+        measured = _median_diameter(scaled, splittings.for_scale(step))
+        if (measured is None or measured > CLIMB_AGREEMENT * model_px
+                or first_pass_doubt(particle_maps(scaled).particle) is not None
+                or not _as_plausible(reference, scaled)):
+            break
+        reached = step
+        step = climbing_factor(step, grey.shape)
+    segmenter.model_seconds += probe.model_seconds
+    if reached is None:
+        return segmentation
+    climbed = _segmented(grey, pixel_size_nm, segmenter, True, segmentation.contrast, (reached, None))
+    return replace(climbed, doubts=segmentation.doubts)
 
 
 def _refined_once(segmentation: Segmentation, measured_px: Optional[float], grey: np.ndarray,
