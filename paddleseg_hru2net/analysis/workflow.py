@@ -558,29 +558,18 @@ def _climbed(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
              splittings: ModelSplittings) -> Segmentation:
     """``segmentation`` (at a refined grey-value scale), or ``grey`` segmented again at the
     largest of the scales above it, one :func:`~paddleseg_hru2net.analysis.scale.climbing_factor`
-    step at a time, whose particles (split with the model's settings) all along still measure at
-    most :data:`~paddleseg_hru2net.analysis.scale.CLIMB_AGREEMENT` times the model's size and
-    stay as plausible as ``segmentation``'s (:func:`_as_plausible`) and raise none of the
-    warnings' doubts (:func:`~paddleseg_hru2net.analysis.scale.first_pass_doubt`), where
-    ``segmentation`` has :data:`~paddleseg_hru2net.analysis.scale.MIN_PARTICLES_TO_CLIMB`
-    particles or more and no such doubt. The
-    steps are judged on the image alone (no flipped copies, no further views); only the scale
-    reached is segmented the model's whole way."""
-    reference = segmentation.at_segmentation_scale
-    labels = splittings.for_scale(segmentation.scale).labels(reference)
-    if (np.count_nonzero(np.bincount(labels.ravel())[1:] >= 9) < MIN_PARTICLES_TO_CLIMB
-            or first_pass_doubt(particle_maps(reference).particle) is not None):
+    step at a time, that all along agree with the model (:func:`_step_agrees`), where
+    ``segmentation`` is ground to climb from (:func:`_may_climb_from`). The steps are judged on
+    the image alone (no flipped copies, no further views); only the scale reached is segmented
+    the model's whole way."""
+    if not _may_climb_from(segmentation, splittings):
         return segmentation
-    model_px = segmenter.feed.particle_diameter_px
     probe = replace(segmenter.with_flips(False).with_views((1.0,)), model_seconds=0.0)
     reached = None
     step = climbing_factor(segmentation.scale, grey.shape)
     while step is not None:
         scaled = probe.probabilities(grey if step.factor == 1.0 else resample(grey, step.factor))
-        measured = _median_diameter(scaled, splittings.for_scale(step))
-        if (measured is None or measured > CLIMB_AGREEMENT * model_px
-                or first_pass_doubt(particle_maps(scaled).particle) is not None
-                or not _as_plausible(reference, scaled)):
+        if not _step_agrees(scaled, step, segmentation, splittings, segmenter.feed.particle_diameter_px):
             break
         reached = step
         step = climbing_factor(step, grey.shape)
@@ -589,6 +578,28 @@ def _climbed(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
         return segmentation
     climbed = _segmented(grey, pixel_size_nm, segmenter, True, segmentation.contrast, (reached, None))
     return replace(climbed, doubts=segmentation.doubts)
+
+
+def _may_climb_from(segmentation: Segmentation, splittings: ModelSplittings) -> bool:
+    """Whether ``segmentation`` has :data:`~paddleseg_hru2net.analysis.scale.MIN_PARTICLES_TO_CLIMB`
+    particles of 9 px or more (split with the model's settings) and none of the warnings' doubts
+    (:func:`~paddleseg_hru2net.analysis.scale.first_pass_doubt`)."""
+    probabilities = segmentation.at_segmentation_scale
+    labels = splittings.for_scale(segmentation.scale).labels(probabilities)
+    return (np.count_nonzero(np.bincount(labels.ravel())[1:] >= 9) >= MIN_PARTICLES_TO_CLIMB
+            and first_pass_doubt(particle_maps(probabilities).particle) is None)
+
+
+def _step_agrees(scaled: np.ndarray, step: ScaleChoice, start: Segmentation, splittings: ModelSplittings,
+                 model_px: float) -> bool:
+    """Whether the class probabilities ``scaled`` of a climbing ``step`` have particles (split
+    with the model's settings) of a median diameter at most
+    :data:`~paddleseg_hru2net.analysis.scale.CLIMB_AGREEMENT` times ``model_px``, none of the
+    warnings' doubts, and are as plausible as those ``start`` climbed from (:func:`_as_plausible`)."""
+    measured = _median_diameter(scaled, splittings.for_scale(step))
+    return (measured is not None and measured <= CLIMB_AGREEMENT * model_px
+            and first_pass_doubt(particle_maps(scaled).particle) is None
+            and _as_plausible(start.at_segmentation_scale, scaled))
 
 
 def _refined_once(segmentation: Segmentation, measured_px: Optional[float], grey: np.ndarray,
