@@ -235,19 +235,21 @@ def refined_factor(choice: ScaleChoice, measured_px: Optional[float], model_px: 
     return None if refined.factor == choice.factor else refined
 
 
-def climbing_factor(choice: ScaleChoice, shape: Tuple[int, ...]) -> Optional[ScaleChoice]:
-    """The scale one climbing step (:data:`CLIMB_STEP`) above ``choice``, or None where it would
+def climbing_factor(choice: ScaleChoice, shape: Tuple[int, ...],
+                    start: Optional[ScaleChoice] = None) -> Optional[ScaleChoice]:
+    """The scale one climbing step (:data:`CLIMB_STEP`) above ``choice`` on the climb from
+    ``start`` (``choice`` itself unless given; its source is the step's), or None where it would
     pass :data:`MAX_FACTOR` or enlarge the image (``shape``) past :data:`MAX_SCALED_PIXELS`.
     A factor within :data:`REFINEMENT_BAND` of 1 becomes 1, the image as it is."""
     factor = choice.factor * CLIMB_STEP
-    if factor > MAX_FACTOR or float(shape[0]) * float(shape[1]) * factor ** 2 > MAX_SCALED_PIXELS:
+    if factor > MAX_FACTOR:
         return None
     if REFINEMENT_BAND[0] <= factor <= REFINEMENT_BAND[1]:
         factor = 1.0
-    source = choice.source.split("; climbed")[0]
-    return ScaleChoice(round(factor, 4), f"{source}; climbed while its particles measured at most "
-                                         f"{CLIMB_AGREEMENT:g} times the model's size",
+    step = ScaleChoice(round(factor, 4), f"{(start or choice).source}; climbed while its particles "
+                                         f"measured at most {CLIMB_AGREEMENT:g} times the model's size",
                        split_at_model_scale=True)
+    return step if _enlargement_within_budget(step, shape) == step else None
 
 
 def scaled_probabilities(grey: np.ndarray, pixel_size_nm: Optional[float], segmenter: Segmenter,

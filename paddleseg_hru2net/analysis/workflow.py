@@ -572,7 +572,7 @@ def _climbed(segmentation: Segmentation, grey: np.ndarray, pixel_size_nm: Option
         if not _step_agrees(scaled, step, segmentation, splittings, segmenter.feed.particle_diameter_px):
             break
         reached = step
-        step = climbing_factor(step, grey.shape)
+        step = climbing_factor(step, grey.shape, start=segmentation.scale)
     segmenter.model_seconds += probe.model_seconds
     if reached is None:
         return segmentation

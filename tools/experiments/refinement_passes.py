@@ -36,7 +36,7 @@ def apply_refinement_options(args: argparse.Namespace) -> str:
     """Set the refinement and climb of this process as ``args`` say; what was set, in words."""
     scale.REFINEMENT_BAND = tuple(args.band)
     workflow.MAX_REFINEMENTS = args.passes
-    workflow.CLIMB_AGREEMENT = args.climb_agreement
+    scale.CLIMB_AGREEMENT = workflow.CLIMB_AGREEMENT = args.climb_agreement  # the summary names it too
     workflow.MIN_PARTICLES_TO_CLIMB = args.climb_min_particles
     if args.climb_agreement <= 0:
         workflow._climbed = lambda segmentation, *rest: segmentation
